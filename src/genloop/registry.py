@@ -1,0 +1,69 @@
+"""Name → component registries.
+
+Recipes name components (``family: {name: gmm}``); genloop resolves those names here and
+nowhere else, so a recipe can never import an arbitrary path. Entries are
+``"module:attribute"`` strings imported on first use, which keeps ``import genloop``
+fast and lets heavy families (torch) stay optional.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from genloop.errors import ConfigError
+
+FAMILIES: dict[str, str] = {
+    "categorical": "genloop.families.categorical:Categorical",
+    "gaussian": "genloop.families.gaussian:Gaussian",
+    "gmm": "genloop.families.gmm:GaussianMixture",
+    "kde": "genloop.families.kde:KernelDensity",
+}
+
+SOURCES: dict[str, str] = {
+    "gaussian": "genloop.data.synthetic:GaussianSource",
+    "gmm": "genloop.data.synthetic:MixtureSource",
+    "zipf": "genloop.data.synthetic:ZipfSource",
+    "wordfreq": "genloop.data.wordfreq_source:WordfreqSource",
+    "sklearn": "genloop.data.sklearn_source:SklearnSource",
+    "file": "genloop.data.files:FileSource",
+}
+
+METRICS: dict[str, str] = {
+    # discrete
+    "support_size": "genloop.metrics.discrete:SupportSize",
+    "states_lost": "genloop.metrics.discrete:StatesLost",
+    "entropy": "genloop.metrics.discrete:Entropy",
+    "total_variation": "genloop.metrics.discrete:TotalVariation",
+    "kl": "genloop.metrics.discrete:KLDivergence",
+    "tail_mass_retained": "genloop.metrics.discrete:TailMassRetained",
+    "absorbed": "genloop.metrics.discrete:Absorbed",
+    # continuous
+    "mean_shift": "genloop.metrics.continuous:MeanShift",
+    "variance": "genloop.metrics.continuous:Variance",
+    "log_variance": "genloop.metrics.continuous:LogVariance",
+    "covariance_logdet": "genloop.metrics.continuous:CovarianceLogDet",
+    "w2": "genloop.metrics.continuous:Wasserstein2",
+    "tail_mass": "genloop.metrics.continuous:TailMass",
+    "heldout_loglik": "genloop.metrics.continuous:HeldoutLogLik",
+    "gmm_l2": "genloop.metrics.continuous:MixtureL2",
+    "component_std": "genloop.metrics.continuous:ComponentStd",
+}
+
+_KINDS = {"family": FAMILIES, "source": SOURCES, "metric": METRICS}
+
+
+def resolve(kind: str, name: str) -> Any:
+    """Import and return the component registered as ``name`` under ``kind``.
+
+    Raises
+    ------
+    ConfigError
+        If the name is unknown (the message lists the known names).
+    """
+    table = _KINDS[kind]
+    if name not in table:
+        known = ", ".join(sorted(table))
+        raise ConfigError(f"unknown {kind} {name!r}; known {kind} names: {known}")
+    module_name, attribute = table[name].split(":")
+    return getattr(importlib.import_module(module_name), attribute)
