@@ -1,0 +1,57 @@
+"""What a bench gives the runner, and what the runner gives a bench.
+
+A bench (collapse, seek, dynamics) registers a pydantic ``Config`` model for the keys of
+its recipes and a ``run_seed(config, seed_context)`` function. The runner (the same for
+every bench) owns seeds, the run directory, resume markers, progress bars and the
+metrics table; a bench only computes and logs.
+
+Metrics are logged in the long format ``(generation, seed, metric, value)``. For benches
+whose clock is not a generation, ``generation`` holds the step (dynamics) or round
+(seek); the bench's docs say which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class BenchConfig(BaseModel):
+    """Base for every bench's config: unknown keys are errors, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class SeedContext:
+    """The runner's services for one seed of one run.
+
+    Attributes
+    ----------
+    seed : int
+        The run seed; derive every random stream from it with
+        :func:`genloop.engine.rng.generator`.
+    log : callable
+        ``log(generation, {metric: value, ...})`` records one generation's metrics.
+    artifact_dir : pathlib.Path
+        A directory for this seed's artifacts (figures, snapshots, samples); created.
+    advance : callable
+        ``advance(n=1)`` moves the progress bar by ``n`` generations/steps.
+    checkpoint : callable or None
+        ``checkpoint(generation, arrays)``: store resumable state (a flat dict of numpy
+        arrays, written as safetensors) after ``generation`` finished; ``None`` when
+        the runner does not support resume for this bench.
+    restore : callable or None
+        ``restore() -> (generation, arrays) | None``: the last checkpoint, if any.
+    """
+
+    seed: int
+    log: Callable[[int, dict[str, float]], None]
+    artifact_dir: Path
+    advance: Callable[..., None] = lambda n=1: None
+    checkpoint: Callable | None = None
+    restore: Callable | None = None
+    extra: dict = field(default_factory=dict)
