@@ -50,7 +50,12 @@ METRICS: dict[str, str] = {
     "component_std": "genloop.metrics.continuous:ComponentStd",
 }
 
-_KINDS = {"family": FAMILIES, "source": SOURCES, "metric": METRICS}
+BENCHES: dict[str, str] = {
+    "collapse": "genloop.benches.collapse:BENCH",
+    "dynamics": "genloop.benches.dynamics:BENCH",
+}
+
+_KINDS = {"family": FAMILIES, "source": SOURCES, "metric": METRICS, "bench": BENCHES}
 
 
 def resolve(kind: str, name: str) -> Any:

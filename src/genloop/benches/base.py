@@ -55,3 +55,29 @@ class SeedContext:
     checkpoint: Callable | None = None
     restore: Callable | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A bench as the runner sees it.
+
+    Attributes
+    ----------
+    name : str
+        The value of ``bench:`` in recipes (``collapse``, ``dynamics``, ``seek``).
+    config_model : type[BenchConfig]
+        Validates every recipe key other than the common ones (``name``,
+        ``description``, ``bench``, ``seeds``, ``quick``).
+    run_seed : callable
+        ``run_seed(config, seed_context)``: run one seed, logging metrics through the
+        context. Must be deterministic given (config, seed).
+    plot : callable or None
+        ``plot(metrics, config, out_dir) -> list[Path]``: figures for ``genloop plot``
+        and reports, from the long-format metrics DataFrame (columns generation, seed,
+        metric, value). ``None`` means the generic per-metric curves only.
+    """
+
+    name: str
+    config_model: type[BenchConfig]
+    run_seed: Callable
+    plot: Callable | None = None
