@@ -1,3 +1,28 @@
-"""genloop: multi-generation training loops — collapse, curation, seeking, dynamics."""
+"""genloop: multi-generation training loops — collapse, curation, seeking, dynamics.
+
+The Python API mirrors the CLI::
+
+    import genloop
+    run = genloop.run("nature-gaussian", seeds=range(10), overrides={"n": 500})
+    run.summary(); run.plot(); run.metrics
+    genloop.load("runs/nature-gaussian__0-9__...")
+
+Submodules are imported on first use so that ``import genloop`` stays fast.
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+__all__ = ["run", "load", "Run", "GenloopError", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in ("run", "load", "Run"):
+        from genloop import api
+
+        return getattr(api, name)
+    if name == "GenloopError":
+        from genloop.errors import GenloopError
+
+        return GenloopError
+    raise AttributeError(f"module 'genloop' has no attribute {name!r}")

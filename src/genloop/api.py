@@ -1,0 +1,186 @@
+"""The Python API, mirroring the CLI: ``genloop.run(...)`` and ``genloop.load(...)``.
+
+>>> import genloop
+>>> run = genloop.run("nature-gaussian", seeds=range(10), overrides={"generations": 20})
+>>> run.summary(generations=[0, 20])            # doctest: +SKIP
+>>> run.metrics.query("metric == 'log_variance_change'")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genloop.config import Recipe, resolve
+from genloop.errors import DataError
+from genloop.registry import resolve as resolve_component
+from genloop.runner import default_root, execute
+from genloop.store.run_dir import RunDir
+
+
+class Run:
+    """A finished (or partly finished) run on disk.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The run directory.
+    config : dict
+        The resolved recipe as saved in ``config.yaml``.
+    metrics : pandas.DataFrame
+        Long format: ``variant, seed, generation, metric, value``.
+    """
+
+    def __init__(self, path: str | Path):
+        self.dir = RunDir(path)
+        self.path = self.dir.path
+        self.config = self.dir.read_config()
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @cached_property
+    def recipe(self) -> Recipe:
+        """The saved config, validated again (exactly what ran)."""
+        return resolve(self.config)
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        return self.dir.metrics()
+
+    @property
+    def meta(self) -> dict:
+        return self.dir.read_meta()
+
+    def summary(self, generations: list[int] | None = None, metrics: list[str] | None = None):
+        """Per variant, metric and generation: median, 10/90% quantiles, mean ± SE, theory.
+
+        Parameters
+        ----------
+        generations : list of int, optional
+            Which generations to show (default: first, middle and last).
+        metrics : list of str, optional
+            Which metrics (default: all).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        frame = self.metrics
+        if metrics:
+            frame = frame[frame["metric"].isin(metrics)]
+        all_gens = np.sort(frame["generation"].unique())
+        if generations is None and len(all_gens):
+            generations = sorted({int(all_gens[0]), int(all_gens[len(all_gens) // 2]),
+                                  int(all_gens[-1])})
+        if generations is not None:
+            frame = frame[frame["generation"].isin(generations)]
+        grouped = frame.groupby(["variant", "metric", "generation"], sort=False)["value"]
+        table = pd.DataFrame({
+            "seeds": grouped.size(), "median": grouped.median(),
+            "q10": grouped.quantile(0.1), "q90": grouped.quantile(0.9),
+            "mean": grouped.mean(), "sem": grouped.sem(),
+        }).reset_index()
+        table["theory"] = [self._theory(r.variant, r.metric, r.generation)
+                           for r in table.itertuples()]
+        return table
+
+    def _theory(self, variant: str, metric: str, generation: int) -> float:
+        if self.recipe.bench != "collapse":
+            return float("nan")
+        from genloop.benches.collapse import theory_curve
+
+        config = self.recipe.variants.get(variant, self.recipe.config)
+        curve = theory_curve(config, metric, np.array([generation]))
+        return float("nan") if curve is None else float(np.asarray(curve).ravel()[0])
+
+    def checks(self) -> list[str]:
+        """Plain-language comparisons with the theory that applies (collapse runs)."""
+        if self.recipe.bench != "collapse":
+            return []
+        from genloop.benches.collapse import theory_checks
+
+        lines = []
+        for variant, config in self.recipe.variants.items():
+            part = self.metrics[self.metrics["variant"] == variant]
+            if len(part):
+                prefix = "" if variant == "default" else f"[{variant}] "
+                lines += [prefix + line for line in theory_checks(part, config)]
+        return lines
+
+    def plot(self, out: str | Path | None = None) -> list[Path]:
+        """Write the bench's figures (PNG) to ``out`` (default ``<run>/figures``)."""
+        out_dir = Path(out) if out is not None else self.path / "figures"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        bench = resolve_component("bench", self.recipe.bench)
+        if bench.plot is None:
+            return []
+        kwargs = {}
+        if "run_path" in inspect.signature(bench.plot).parameters:
+            kwargs["run_path"] = self.path
+        # Variants share one figure (one line each), so the first variant's config serves.
+        paths = bench.plot(self.metrics, self.recipe.config, out_dir, **kwargs)
+        return [Path(p) for p in paths]
+
+
+def run(
+    recipe: str | Path | dict,
+    *,
+    seeds: Any = None,
+    overrides: dict[str, Any] | list[str] | None = None,
+    quick: bool = False,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    progress: bool = False,
+    variants: list[str] | None = None,
+) -> Run:
+    """Run a recipe and return the :class:`Run`.
+
+    Parameters
+    ----------
+    recipe : str, Path or dict
+        A shipped recipe name (see ``genloop recipes``), a YAML path, or a mapping.
+    seeds : optional
+        ``range(10)``, ``"0..99"`` (inclusive) or an int; default: the recipe's seeds.
+    overrides : dict or list of "key=value", optional
+        Dotted config keys, e.g. ``{"mixing.policy": "accumulate", "n": 500}``.
+    quick : bool
+        Use the recipe's small ``quick`` variant.
+    out : path, optional
+        The run directory (default ``runs/<recipe>__<seeds>__<timestamp>``).
+    resume : path, optional
+        Continue this run directory: its saved config is used and finished
+        generations and seeds are kept.
+    progress : bool
+        Show a progress bar.
+    variants : list of str, optional
+        Run only these of the recipe's variants.
+
+    Returns
+    -------
+    Run
+    """
+    if resume is not None:
+        run_dir = RunDir(resume)
+        raw = run_dir.read_config()
+        validated = resolve(raw)
+    else:
+        validated = resolve(
+            recipe, overrides=overrides, quick=quick, seeds=seeds, variants=variants
+        )
+        run_dir = RunDir.create(default_root(), validated.name, validated.seeds, out)
+    execute(validated, run_dir, progress=progress)
+    return Run(run_dir.path)
+
+
+def load(run_dir: str | Path) -> Run:
+    """Open an existing run directory."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise DataError(f"run directory not found: {path}")
+    return Run(path)

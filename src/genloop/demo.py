@@ -1,0 +1,80 @@
+"""``genloop demo``: one minute of model collapse, told in plain words.
+
+Runs the shipped ``demo`` recipe (a 2-component GMM refitted to its own samples for 100
+generations under three data policies, five seeds each), writes the figures and prints
+what collapsed and by how much. Every number printed is read from the run's metrics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# (metric, plain description, how to express the change)
+HEADLINES = [
+    ("component_std", "typical spread of a mixture component", "ratio"),
+    ("tail_mass", "probability beyond the real data's 1%/99% quantiles", "ratio"),
+    ("gmm_l2", "L2 distance between the model's density and the truth", "difference"),
+]
+
+
+def _median_at(metrics: pd.DataFrame, variant: str, metric: str, generation: int) -> float:
+    rows = metrics[(metrics["variant"] == variant) & (metrics["metric"] == metric)
+                   & (metrics["generation"] == generation)]
+    return float(rows["value"].median()) if len(rows) else float("nan")
+
+
+def findings(metrics: pd.DataFrame) -> list[str]:
+    """One sentence per variant and headline metric: start value, end value, change."""
+    last = int(metrics["generation"].max())
+    lines = []
+    for variant in metrics["variant"].unique():
+        lines.append(f"[bold]{variant}[/]")
+        for metric, description, how in HEADLINES:
+            start = _median_at(metrics, variant, metric, 0)
+            end = _median_at(metrics, variant, metric, last)
+            if np.isnan(start) or np.isnan(end):
+                continue
+            if how == "ratio" and start > 0 and end > 0:
+                factor = end / start
+                change = (f"fell {1 / factor:.1f}×" if factor < 1 else f"rose {factor:.1f}×")
+            else:
+                change = f"changed by {end - start:+.3g}"
+            lines.append(
+                f"  {description}: {start:.3g} → {end:.3g} by generation {last} ({change})"
+            )
+    return lines
+
+
+def run_demo(out: Path | None = None, console=None, quick: bool = False):
+    """Run the demo recipe, plot it, and print the findings.
+
+    Returns
+    -------
+    genloop.api.Run
+    """
+    from rich.console import Console
+
+    from genloop import api
+
+    console = console or Console()
+    console.print(
+        "genloop demo: a 2-component Gaussian mixture is refitted to its own samples for "
+        "100 generations (n=200 points each), 5 seeds, under three data policies …"
+    )
+    run = api.run("demo", out=out, quick=quick, progress=True)
+    figures = run.plot()
+    console.print("\nWhat happened (medians over seeds, generation 0 = fitted on real data):")
+    for line in findings(run.metrics):
+        console.print(line, highlight=False)
+    console.print(
+        "\nReading: under [bold]replace[/] the mixture narrows and loses its tails (early "
+        "collapse, then late collapse); keeping 10% real data or accumulating all data "
+        "holds it near the truth."
+    )
+    for path in figures:
+        console.print(f"figure: {path}")
+    console.print(f"run directory: {run.path}  (genloop show {run.path})")
+    return run

@@ -1,0 +1,225 @@
+"""The run directory: config, metrics, checkpoints and completion markers.
+
+Layout::
+
+    runs/<recipe>__<seeds>__<timestamp>/
+      config.yaml                 the resolved recipe (what ran)
+      meta.json                   genloop version, bench, engine path, units, timings
+      units/<unit>.parquet        one finished unit (a variant × seed, or a batch of seeds)
+      units/<unit>.partial/       an unfinished unit: marker.json names the last finished
+                                  generation; state_<g>.safetensors and rows_<g>.parquet
+                                  hold what is needed to resume after it
+      metrics.parquet             all finished units in long format
+      artifacts/<unit>/           snapshots, samples, per-seed figures
+      figures/                    what `genloop plot` wrote
+
+Metrics are long format: ``variant`` (str), ``seed`` (int), ``generation`` (int),
+``metric`` (str), ``value`` (float). Every file is written to a temporary name and then
+renamed, so a killed run leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from genloop.errors import DataError
+
+METRIC_COLUMNS = ["variant", "seed", "generation", "metric", "value"]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def rows_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Long-format metrics from ``(variant, seed, generation, metric, value)`` tuples."""
+    frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    return frame.astype(
+        {"variant": str, "seed": "int64", "generation": "int64", "metric": str, "value": "float64"}
+    )
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file, naming the file when it is missing or corrupted."""
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise DataError(f"missing file: {path}") from None
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+
+
+class RunDir:
+    """One run directory on disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # --- creation ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: str | Path, name: str, seeds: list[int], out: str | Path | None):
+        """Make a new run directory under ``root`` (or exactly ``out`` when given)."""
+        if out is not None:
+            path = Path(out)
+        else:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            seed_text = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
+            path = Path(root) / f"{name}__{seed_text}__{stamp}"
+        if path.exists() and any(path.iterdir()):
+            raise DataError(
+                f"output directory {path} is not empty; use --resume {path} to continue it"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    def exists(self) -> bool:
+        return (self.path / "config.yaml").is_file()
+
+    # --- config and meta ----------------------------------------------------------------
+    def write_config(self, raw: dict) -> None:
+        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(raw, sort_keys=False))
+
+    def read_config(self) -> dict:
+        path = self.path / "config.yaml"
+        if not path.is_file():
+            raise DataError(f"{self.path} is not a genloop run directory (no config.yaml)")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"{path} does not hold a recipe mapping")
+        return raw
+
+    def write_meta(self, meta: dict) -> None:
+        atomic_write_text(self.path / "meta.json", json.dumps(meta, indent=2, default=str))
+
+    def read_meta(self) -> dict:
+        path = self.path / "meta.json"
+        if not path.is_file():
+            return {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            raise DataError(f"cannot read {path}: not valid JSON") from None
+
+    # --- units ----------------------------------------------------------------------------
+    def unit_file(self, unit: str) -> Path:
+        return self.path / "units" / f"{unit}.parquet"
+
+    def partial_dir(self, unit: str) -> Path:
+        return self.path / "units" / f"{unit}.partial"
+
+    def artifact_dir(self, unit: str) -> Path:
+        path = self.path / "artifacts" / unit
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def unit_done(self, unit: str) -> bool:
+        """True when the unit's result exists and is readable (else it is recomputed)."""
+        path = self.unit_file(unit)
+        if not path.is_file():
+            return False
+        try:
+            pd.read_parquet(path)
+        except Exception:
+            path.unlink(missing_ok=True)  # damaged: recompute rather than read half a file
+            return False
+        return True
+
+    def finish_unit(self, unit: str, rows: list[tuple]) -> None:
+        atomic_write_parquet(self.unit_file(unit), rows_frame(rows))
+        shutil.rmtree(self.partial_dir(unit), ignore_errors=True)
+
+    # --- checkpoints within a unit ---------------------------------------------------------
+    def save_checkpoint(self, unit: str, generation: int, rows: list[tuple], arrays: dict) -> None:
+        """Store the state after ``generation`` and the rows logged so far, then mark it."""
+        from safetensors.numpy import save_file
+
+        partial = self.partial_dir(unit)
+        partial.mkdir(parents=True, exist_ok=True)
+        state = partial / f"state_{generation}.safetensors"
+        tmp = partial / f".state_{generation}.tmp"
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp))
+        os.replace(tmp, state)
+        atomic_write_parquet(partial / f"rows_{generation}.parquet", rows_frame(rows))
+        marker = partial / "marker.json"
+        previous = self._marker_generation(marker)
+        atomic_write_text(marker, json.dumps({"generation": generation}))
+        if previous is not None and previous != generation:
+            (partial / f"state_{previous}.safetensors").unlink(missing_ok=True)
+            (partial / f"rows_{previous}.parquet").unlink(missing_ok=True)
+
+    @staticmethod
+    def _marker_generation(marker: Path) -> int | None:
+        try:
+            return int(json.loads(marker.read_text())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def load_checkpoint(self, unit: str):
+        """``(generation, rows, arrays)`` of the unit's last checkpoint, or ``None``.
+
+        A damaged checkpoint is discarded (the unit restarts), never half-read.
+        """
+        from safetensors.numpy import load_file
+
+        partial = self.partial_dir(unit)
+        generation = self._marker_generation(partial / "marker.json")
+        if generation is None:
+            return None
+        try:
+            arrays = load_file(str(partial / f"state_{generation}.safetensors"))
+            frame = pd.read_parquet(partial / f"rows_{generation}.parquet")
+        except Exception:
+            shutil.rmtree(partial, ignore_errors=True)
+            return None
+        rows = list(frame[METRIC_COLUMNS].itertuples(index=False, name=None))
+        return generation, rows, arrays
+
+    # --- results ------------------------------------------------------------------------------
+    def collect(self) -> pd.DataFrame:
+        """Concatenate finished units into ``metrics.parquet`` and return it."""
+        files = sorted((self.path / "units").glob("*.parquet"))
+        frames = [read_parquet(f) for f in files]
+        frame = pd.concat(frames, ignore_index=True) if frames else rows_frame([])
+        frame = frame.sort_values(["variant", "seed", "generation", "metric"], kind="stable")
+        frame = frame.reset_index(drop=True)
+        atomic_write_parquet(self.path / "metrics.parquet", frame)
+        return frame
+
+    def metrics(self) -> pd.DataFrame:
+        """The run's metrics (from ``metrics.parquet``, or the finished units so far)."""
+        path = self.path / "metrics.parquet"
+        if path.is_file():
+            return read_parquet(path)
+        return self.collect()
