@@ -1,0 +1,345 @@
+"""Metrics for real-valued models: moments, collapse of variance, W2, tails, likelihood.
+
+Each metric is a thin wrapper: it reads parameters out of the model and the source
+(:mod:`genloop.metrics.model_views`) and calls a pure, batch-vectorised function
+(:mod:`genloop.metrics.gaussian_math`, or the empirical estimators below) that a fast
+engine can call directly on arrays of many seeds.
+
+The reference is the source's truth when known (``mean``/``covariance`` or
+``mixture``), otherwise the original or held-out real data. A model's mean and
+covariance are exact for Gaussians, Gaussian mixtures and Gaussian KDEs and otherwise
+estimated from ``n_samples`` Monte-Carlo draws (default 20,000) with ``context.rng``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genloop.errors import ConfigError, DataError
+from genloop.metrics.base import Metric, MetricContext
+from genloop.metrics.gaussian_math import (
+    component_std,
+    covariance_logdet,
+    gaussian_w2,
+    mean_log_variance,
+    mean_variance,
+    mixture_l2,
+    mixture_marginal_tail_mass,
+)
+from genloop.metrics.model_views import (
+    model_gaussian,
+    model_mixture,
+    model_moments,
+    reference_mean,
+    sample_model,
+    truth_gaussian,
+    truth_mixture,
+)
+
+DEFAULT_MONTE_CARLO_SAMPLES = 20_000
+
+# ---------------------------------------------------------------------------
+# Empirical estimators (pure functions)
+# ---------------------------------------------------------------------------
+
+
+def empirical_w2(x, y) -> float:
+    """Exact 2-Wasserstein distance between two empirical distributions.
+
+    Both samples get uniform weights and the cost is the squared Euclidean distance;
+    the optimal transport is solved exactly. For equal sizes an optimal plan is a
+    permutation, found with :func:`scipy.optimize.linear_sum_assignment` (as fast as
+    POT's network simplex here, without POT's multi-second import of its torch
+    backend). For unequal sizes POT's ``ot.emd2`` is used (imported lazily; install
+    ``genloop[ot]``). The estimate is biased upwards: two samples of the same
+    distribution are at a positive distance that shrinks with the sample size
+    (roughly like ``n^(-1/d)`` in ``d >= 3`` dimensions).
+
+    Parameters
+    ----------
+    x : array_like of shape (n, d)
+    y : array_like of shape (m, d)
+
+    Returns
+    -------
+    float
+    """
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    y = np.asarray(y, dtype=float).reshape(len(y), -1)
+    if len(x) == 0 or len(y) == 0 or x.shape[1] != y.shape[1]:
+        raise DataError(
+            f"empirical_w2 needs two non-empty samples of equal width, got {x.shape}, {y.shape}"
+        )
+    from scipy.spatial.distance import cdist
+
+    cost = cdist(x, y, "sqeuclidean")
+    if len(x) == len(y):
+        from scipy.optimize import linear_sum_assignment
+
+        rows, columns = linear_sum_assignment(cost)
+        squared = float(cost[rows, columns].mean())
+    else:
+        try:
+            import ot
+        except ImportError as error:
+            raise ConfigError(
+                "empirical W2 between samples of different sizes needs POT: pip install POT"
+            ) from error
+        uniform_x = np.full(len(x), 1.0 / len(x))
+        uniform_y = np.full(len(y), 1.0 / len(y))
+        squared = float(ot.emd2(uniform_x, uniform_y, cost, numItermax=10_000_000))
+    return float(np.sqrt(max(squared, 0.0)))
+
+
+def empirical_tail_mass(samples, lower, upper) -> np.ndarray:
+    """Fraction of samples outside ``[lower_j, upper_j]``, averaged over dimensions.
+
+    Parameters
+    ----------
+    samples : array_like of shape (..., n, d)
+    lower, upper : array_like of shape (..., d)
+
+    Returns
+    -------
+    ndarray of shape (...)
+    """
+    samples = np.asarray(samples, dtype=float)
+    lower = np.asarray(lower, dtype=float)[..., None, :]
+    upper = np.asarray(upper, dtype=float)[..., None, :]
+    outside = (samples < lower) | (samples > upper)
+    return outside.mean(axis=(-2, -1))
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def _check_count(metric: str, key: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{metric}.{key} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _rows(data) -> np.ndarray:
+    data = np.asarray(data, dtype=float)
+    return data.reshape(len(data), -1)
+
+
+class _MomentMetric(Metric):
+    """Base for metrics that need the model's mean and covariance."""
+
+    kinds = ("vectors",)
+
+    def __init__(self, n_samples: int = DEFAULT_MONTE_CARLO_SAMPLES):
+        self.n_samples = _check_count(self.name, "n_samples", n_samples, 2)
+
+    def _moments(self, model, context: MetricContext):
+        mean, covariance, _ = model_moments(model, context.rng, self.n_samples)
+        return mean, covariance
+
+
+# ---------------------------------------------------------------------------
+# Metric classes
+# ---------------------------------------------------------------------------
+
+
+class MeanShift(_MomentMetric):
+    """``mean_shift``: Euclidean distance from the model mean to the truth mean.
+
+    The reference is the truth's mean when known, else the mean of the original data.
+    """
+
+    name = "mean_shift"
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        mean, _ = self._moments(context.model, context)
+        shift = np.linalg.norm(mean - reference_mean(context))
+        return {"mean_shift": float(shift)}
+
+
+class Variance(_MomentMetric):
+    """``variance``: the model's per-dimension variance, averaged over dimensions."""
+
+    name = "variance"
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        _, covariance = self._moments(context.model, context)
+        return {"variance": float(mean_variance(covariance))}
+
+
+class LogVariance(_MomentMetric):
+    """The collapse law's quantities: log-variance now and its change since generation 0.
+
+    * ``log_variance``: mean over dimensions of ``log sigma2_j`` of the model;
+    * ``log_variance_change``: that minus the same for ``context.initial_model``;
+    * ``variance_ratio``: ``exp(log_variance_change)``.
+
+    For recursive MLE refitting on ``n`` samples, theory says
+    ``E[log_variance_change] = t * (psi((n-1)/2) + ln(2/n))``
+    (:func:`genloop.theory.gaussian_log_variance_drift`).
+    """
+
+    name = "log_variance"
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        _, covariance = self._moments(context.model, context)
+        values = {"log_variance": float(mean_log_variance(covariance))}
+        if context.initial_model is not None:
+            _, initial_covariance = self._moments(context.initial_model, context)
+            change = values["log_variance"] - float(mean_log_variance(initial_covariance))
+            values["log_variance_change"] = change
+            values["variance_ratio"] = float(np.exp(change))
+        return values
+
+
+class CovarianceLogDet(_MomentMetric):
+    """``covariance_logdet``: log-determinant of the model's covariance (-inf if singular)."""
+
+    name = "covariance_logdet"
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        _, covariance = self._moments(context.model, context)
+        return {"covariance_logdet": float(covariance_logdet(covariance))}
+
+
+class Wasserstein2(Metric):
+    """``w2``: 2-Wasserstein distance from the model to the truth; ``w2_exact`` says how.
+
+    * ``w2_exact = 1.0``: both the model (``mean_``/``covariance_``) and the truth
+      (``source.mean``/``covariance``) are Gaussian, and the closed form is used.
+    * ``w2_exact = 0.0``: otherwise, an empirical estimate — exact optimal transport
+      (:func:`empirical_w2`) between the held-out real rows (the original rows when
+      there is no holdout), subsampled to at most ``max_points``, and as many model
+      samples. It is biased upwards by sampling noise, so compare it across
+      generations and with the generation-0 value rather than with 0.
+
+    Parameters
+    ----------
+    max_points : int, default 2000
+        Largest sample per side for the empirical estimate (the cost matrix has
+        ``max_points^2`` entries).
+    """
+
+    name = "w2"
+    kinds = ("vectors",)
+
+    def __init__(self, max_points: int = 2000):
+        self.max_points = _check_count(self.name, "max_points", max_points, 2)
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        model = model_gaussian(context.model)
+        truth = truth_gaussian(context.source)
+        if model is not None and truth is not None:
+            return {"w2": float(gaussian_w2(*model, *truth)), "w2_exact": 1.0}
+        has_holdout = context.holdout is not None and len(context.holdout) > 0
+        reference = _rows(context.holdout if has_holdout else context.original)
+        if len(reference) > self.max_points:
+            keep = context.rng.choice(len(reference), size=self.max_points, replace=False)
+            reference = reference[keep]
+        samples = sample_model(context.model, len(reference), context.rng)
+        return {"w2": empirical_w2(samples, reference), "w2_exact": 0.0}
+
+
+class TailMass(Metric):
+    """``tail_mass``: model mass beyond the original data's per-dimension quantiles.
+
+    The thresholds are the ``low`` and ``high`` quantiles of each dimension of
+    ``context.original``; the value is averaged over dimensions, so real data gives
+    about ``low + 1 - high`` (0.02 by default). ``tail_mass_ratio`` divides by that
+    number: 1 means tails as heavy as the data's, below 1 means thinned tails. Exact
+    (normal CDF of each marginal) for Gaussians, mixtures and Gaussian KDEs, else
+    Monte-Carlo with ``n_samples`` draws.
+
+    Parameters
+    ----------
+    low, high : float, default 0.01 and 0.99
+        Quantile levels with ``0 <= low < high <= 1``.
+    n_samples : int, default 20000
+        Monte-Carlo draws for models without a closed form.
+    """
+
+    name = "tail_mass"
+    kinds = ("vectors",)
+
+    def __init__(
+        self, low: float = 0.01, high: float = 0.99, n_samples: int = DEFAULT_MONTE_CARLO_SAMPLES
+    ):
+        for key, value in (("low", low), ("high", high)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"tail_mass.{key} must be a number, got {value!r}")
+        if not 0 <= low < high <= 1 or low + 1 - high <= 0:
+            raise ConfigError(f"tail_mass needs 0 <= low < high <= 1, got low={low}, high={high}")
+        self.low, self.high = float(low), float(high)
+        self.n_samples = _check_count(self.name, "n_samples", n_samples, 1)
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        lower, upper = np.quantile(_rows(context.original), [self.low, self.high], axis=0)
+        mixture = model_mixture(context.model)
+        if mixture is not None:
+            weights, means, covariances = mixture
+            variances = np.diagonal(covariances, axis1=-2, axis2=-1)
+            mass = mixture_marginal_tail_mass(weights, means, variances, lower, upper)
+        else:
+            samples = sample_model(context.model, self.n_samples, context.rng)
+            mass = empirical_tail_mass(samples, lower, upper)
+        nominal = self.low + 1 - self.high
+        return {"tail_mass": float(mass), "tail_mass_ratio": float(mass) / nominal}
+
+
+class HeldoutLogLik(Metric):
+    """``heldout_loglik``: mean ``model.score_samples`` over the held-out real rows.
+
+    Skipped (returns ``{}``) when there is no held-out data.
+    """
+
+    name = "heldout_loglik"
+    kinds = ("vectors",)
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        if context.holdout is None or len(context.holdout) == 0:
+            return {}
+        scores = np.asarray(context.model.score_samples(context.holdout), dtype=float)
+        return {"heldout_loglik": float(scores.mean())}
+
+
+class MixtureL2(Metric):
+    """``gmm_l2``: closed-form L2 distance between the model's and the truth's densities.
+
+    Both must be Gaussian mixtures (a Gaussian counts as one component, a Gaussian KDE
+    as one component per training row); see :func:`gaussian_math.mixture_l2`. Skipped
+    (returns ``{}``) when the truth is unknown or the model has no mixture form.
+    """
+
+    name = "gmm_l2"
+    kinds = ("vectors",)
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        truth = truth_mixture(context.source)
+        model = model_mixture(context.model)
+        if truth is None or model is None:
+            return {}
+        return {"gmm_l2": float(mixture_l2(*model, *truth))}
+
+
+class ComponentStd(Metric):
+    """Spread of the model's components: ``sqrt`` of each component's mean variance.
+
+    Returns ``component_std`` (median over components), ``component_std_min`` and
+    ``component_std_max``. A Gaussian is one component; a Gaussian KDE's components
+    all have the bandwidth. Skipped (``{}``) for models without a mixture form.
+    """
+
+    name = "component_std"
+    kinds = ("vectors",)
+
+    def measure(self, context: MetricContext) -> dict[str, float]:
+        mixture = model_mixture(context.model)
+        if mixture is None:
+            return {}
+        stds = component_std(np.diagonal(mixture[2], axis1=-2, axis2=-1))
+        return {
+            "component_std": float(np.median(stds)),
+            "component_std_min": float(stds.min()),
+            "component_std_max": float(stds.max()),
+        }
