@@ -26,11 +26,11 @@ def _median_at(metrics: pd.DataFrame, variant: str, metric: str, generation: int
     return float(rows["value"].median()) if len(rows) else float("nan")
 
 
-def findings(metrics: pd.DataFrame) -> list[str]:
+def findings(metrics: pd.DataFrame, variants: list[str]) -> list[str]:
     """One sentence per variant and headline metric: start value, end value, change."""
     last = int(metrics["generation"].max())
     lines = []
-    for variant in metrics["variant"].unique():
+    for variant in variants:
         lines.append(f"[bold]{variant}[/]")
         for metric, description, how in HEADLINES:
             start = _median_at(metrics, variant, metric, 0)
@@ -46,6 +46,23 @@ def findings(metrics: pd.DataFrame) -> list[str]:
                 f"  {description}: {start:.3g} → {end:.3g} by generation {last} ({change})"
             )
     return lines
+
+
+def verdict(metrics: pd.DataFrame, variants: list[str]) -> str:
+    """Rank the policies by how far their final model is from the truth (median L2)."""
+    last = int(metrics["generation"].max())
+    distance = {v: _median_at(metrics, v, "gmm_l2", last) for v in variants}
+    ranked = sorted((d, v) for v, d in distance.items() if not np.isnan(d))
+    if len(ranked) < 2:
+        return ""
+    (best_d, best), (worst_d, worst) = ranked[0], ranked[-1]
+    start = np.nanmedian([_median_at(metrics, v, "gmm_l2", 0) for v in variants])
+    return (
+        f"Reading: at generation {last} the model trained under [bold]{worst}[/] is furthest "
+        f"from the truth (median L2 {worst_d:.3g}, {worst_d / start:.1f}× its generation-0 "
+        f"distance); under [bold]{best}[/] it stays closest ({best_d:.3g}, "
+        f"{best_d / start:.1f}×)."
+    )
 
 
 def run_demo(out: Path | None = None, console=None, quick: bool = False):
@@ -66,14 +83,11 @@ def run_demo(out: Path | None = None, console=None, quick: bool = False):
     )
     run = api.run("demo", out=out, quick=quick, progress=True)
     figures = run.plot()
+    variants = list(run.recipe.variants)
     console.print("\nWhat happened (medians over seeds, generation 0 = fitted on real data):")
-    for line in findings(run.metrics):
+    for line in findings(run.metrics, variants):
         console.print(line, highlight=False)
-    console.print(
-        "\nReading: under [bold]replace[/] the mixture narrows and loses its tails (early "
-        "collapse, then late collapse); keeping 10% real data or accumulating all data "
-        "holds it near the truth."
-    )
+    console.print("\n" + verdict(run.metrics, variants), highlight=False)
     for path in figures:
         console.print(f"figure: {path}")
     console.print(f"run directory: {run.path}  (genloop show {run.path})")

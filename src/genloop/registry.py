@@ -24,6 +24,7 @@ SOURCES: dict[str, str] = {
     "gaussian": "genloop.data.synthetic:GaussianSource",
     "gmm": "genloop.data.synthetic:MixtureSource",
     "zipf": "genloop.data.synthetic:ZipfSource",
+    "categorical": "genloop.data.synthetic:CategoricalSource",
     "wordfreq": "genloop.data.wordfreq_source:WordfreqSource",
     "sklearn": "genloop.data.sklearn_source:SklearnSource",
     "file": "genloop.data.files:FileSource",

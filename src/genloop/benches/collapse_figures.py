@@ -79,49 +79,68 @@ def config_name(config) -> str:
     return f"{config.family.name} on {config.source.name}, n={config.n}"
 
 
-def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
-    """The Nature-GMM-style figure: the model's density at each snapshot generation."""
+def _load_snapshots(unit: Path, family) -> list:
     from safetensors.numpy import load_file
 
-    from genloop.registry import resolve
-
-    files = sorted((run_path / "artifacts").glob("*/snapshot_gen*.safetensors"))
-    if not files:
-        return None
-    unit = files[0].parent
-    files = sorted(unit.glob("snapshot_gen*.safetensors"))
-    family = resolve("family", config.family.name)
     snaps = []
-    for f in files:
+    for f in sorted(unit.glob("snapshot_gen*.safetensors")):
         arrays = load_file(str(f))
         model_arrays = {k[6:]: v for k, v in arrays.items() if k.startswith("model.")}
-        model = family.from_arrays(model_arrays)
-        snaps.append((int(f.stem.split("gen")[1]), model, arrays["pool"]))
-    dim = snaps[0][2].shape[1]
-    if getattr(family, "kind", "vectors") != "vectors" or dim > 2:
+        generation = int(f.stem.split("gen")[1])
+        snaps.append((generation, family.from_arrays(model_arrays), arrays["pool"]))
+    return snaps
+
+
+def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
+    """The Nature-GMM-style figure: the model's density at each snapshot generation.
+
+    One row per variant (its lowest seed), one column per snapshot generation; the dots
+    are up to 300 rows of the pool the model was fitted on.
+    """
+    from genloop.registry import resolve
+
+    units = {}
+    for unit in sorted((run_path / "artifacts").glob("*")):
+        variant = unit.name.split("__seed")[0]
+        if variant not in units and any(unit.glob("snapshot_gen*.safetensors")):
+            units[variant] = unit
+    family = resolve("family", config.family.name)
+    if not units or getattr(family, "kind", "vectors") != "vectors":
+        return None
+    rows = {variant: _load_snapshots(unit, family) for variant, unit in units.items()}
+    first_pool = next(iter(rows.values()))[0][2]
+    dim = first_pool.shape[1]
+    if dim > 2:
         return None
     plt = _matplotlib()
-    fig, axes = plt.subplots(1, len(snaps), figsize=(2.6 * len(snaps), 2.8), squeeze=False)
-    first_pool = snaps[0][2]
+    n_cols = max(len(s) for s in rows.values())
+    fig, axes = plt.subplots(
+        len(rows), n_cols, figsize=(2.6 * n_cols, 2.5 * len(rows)), squeeze=False
+    )
     lo = first_pool.min(axis=0) - 1.0
     hi = first_pool.max(axis=0) + 1.0
-    for ax, (generation, model, pool) in zip(axes.flat, snaps, strict=False):
-        if dim == 1:
-            grid = np.linspace(lo[0], hi[0], 400)[:, None]
-            ax.plot(grid[:, 0], np.exp(model.score_samples(grid)))
-            ax.hist(pool[:, 0], bins=40, density=True, alpha=0.3)
-        else:
-            xs, ys = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
-            grid = np.column_stack([xs.ravel(), ys.ravel()])
-            density = np.exp(model.score_samples(grid)).reshape(xs.shape)
-            ax.contourf(xs, ys, density, levels=12, cmap="viridis")
-            ax.scatter(pool[:300, 0], pool[:300, 1], s=1, c="w", alpha=0.5)
-            ax.set_xlim(lo[0], hi[0])
-            ax.set_ylim(lo[1], hi[1])
-        ax.set_title(f"generation {generation}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(f"density of the fitted model ({unit.name})", fontsize=10)
+    for row_axes, (variant, snaps) in zip(axes, rows.items(), strict=False):
+        for ax, (generation, model, pool) in zip(row_axes, snaps, strict=False):
+            dots = pool[:: max(1, len(pool) // 300)]
+            if dim == 1:
+                grid = np.linspace(lo[0], hi[0], 400)[:, None]
+                ax.plot(grid[:, 0], np.exp(model.score_samples(grid)))
+                ax.hist(pool[:, 0], bins=40, density=True, alpha=0.3)
+            else:
+                xs, ys = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
+                grid = np.column_stack([xs.ravel(), ys.ravel()])
+                density = np.exp(model.score_samples(grid)).reshape(xs.shape)
+                ax.contourf(xs, ys, density, levels=12, cmap="viridis")
+                ax.scatter(dots[:, 0], dots[:, 1], s=1, c="w", alpha=0.5)
+                ax.set_xlim(lo[0], hi[0])
+                ax.set_ylim(lo[1], hi[1])
+            label = f"generation {generation}"
+            ax.set_title(label if variant == "default" else f"{variant}: {label}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax in row_axes[len(snaps):]:
+            ax.axis("off")
+    fig.suptitle("density of the fitted model (first seed of each variant)", fontsize=10)
     fig.tight_layout()
     path = out_dir / "density_snapshots.png"
     fig.savefig(path, dpi=110)

@@ -4,7 +4,7 @@ A metric is a small object with ``measure(context) -> dict[str, float]``. The ru
 calls it once per generation and writes the rows; reports only read them. Metrics see
 models only through the Generator contract (:mod:`genloop.families.base`) plus the
 fitted attributes a family documents (``probabilities_``, ``mean_``/``covariance_``,
-``weights_``/``means_``/``covariances_``), so any estimator with the same names plugs in.
+``weights_``/``means_``/``full_covariances_``), so any estimator with the same names plugs in.
 """
 
 from __future__ import annotations

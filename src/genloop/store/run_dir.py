@@ -169,7 +169,7 @@ class RunDir:
         partial.mkdir(parents=True, exist_ok=True)
         state = partial / f"state_{generation}.safetensors"
         tmp = partial / f".state_{generation}.tmp"
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp))
+        save_file({k: np.require(v, requirements="C") for k, v in arrays.items()}, str(tmp))
         os.replace(tmp, state)
         atomic_write_parquet(partial / f"rows_{generation}.parquet", rows_frame(rows))
         marker = partial / "marker.json"
