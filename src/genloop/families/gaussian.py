@@ -68,6 +68,30 @@ def require_arrays(owner: str, arrays, keys) -> None:
         raise DataError(f"{owner}: checkpoint arrays lack {', '.join(map(repr, missing))}")
 
 
+def text_to_array(text: str) -> np.ndarray:
+    """Encode a parameter string as int64 character codes (safetensors holds no text)."""
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64)
+
+
+def stored_choice(owner: str, key: str, arrays, params: dict, allowed) -> dict:
+    """Return ``params`` with ``key`` taken from a checkpoint's :func:`text_to_array` entry.
+
+    The stored value decides how the fitted arrays are laid out, so a different value in
+    ``params`` is an error rather than silently misread arrays. Checkpoints without the
+    entry leave ``params`` as they are.
+    """
+    if key not in arrays:
+        return params
+    codes = np.asarray(arrays[key])
+    stored = bytes(codes.astype(np.uint8)).decode("ascii", errors="replace")
+    check_choice(owner, key, stored, allowed)
+    if key in params and params[key] != stored:
+        raise DataError(
+            f"{owner}: checkpoint was fitted with {key}={stored!r}, not {params[key]!r}"
+        )
+    return {**params, key: stored}
+
+
 class Gaussian(DensityFamily):
     """A multivariate normal distribution fitted by moments.
 

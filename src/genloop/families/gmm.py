@@ -25,6 +25,8 @@ from genloop.families.gaussian import (
     check_n_samples,
     check_number,
     require_arrays,
+    stored_choice,
+    text_to_array,
 )
 
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -235,22 +237,31 @@ class GaussianMixture(DensityFamily):
         return rows[rng.permutation(n_samples)]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Fitted state: the arrays of :data:`_FITTED` plus EM diagnostics (0-d arrays)."""
+        """Fitted state as named float64/int64 arrays.
+
+        ``weights_``, ``means_``, ``covariances_``, ``precisions_cholesky_``; the EM
+        diagnostics ``converged_``, ``n_iter_``, ``lower_bound_`` as 0-d arrays; and
+        ``covariance_type`` as character codes, since it fixes the covariance layout.
+        """
         check_is_fitted(self)
         arrays = {name: np.asarray(getattr(self, name), dtype=np.float64) for name in _FITTED}
         arrays["converged_"] = np.asarray(int(self.converged_), dtype=np.int64)
         arrays["n_iter_"] = np.asarray(self.n_iter_, dtype=np.int64)
         arrays["lower_bound_"] = np.asarray(self.lower_bound_, dtype=np.float64)
+        arrays["covariance_type"] = text_to_array(self.covariance_type)
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays, **params):
         """Rebuild a fitted mixture from :meth:`to_arrays` output and constructor params.
 
-        ``params`` must carry the ``covariance_type`` the model was fitted with, since
-        the layout of ``covariances_`` depends on it.
+        The checkpoint's ``covariance_type`` is used (a different one in ``params`` is a
+        :class:`DataError`); checkpoints without it need it in ``params``.
         """
         require_arrays("GaussianMixture", arrays, _FITTED)
+        params = stored_choice(
+            "GaussianMixture", "covariance_type", arrays, params, _COVARIANCE_TYPES
+        )
         model = cls(**params)
         check_choice("GaussianMixture", "covariance_type", model.covariance_type, _COVARIANCE_TYPES)
         for name in _FITTED:

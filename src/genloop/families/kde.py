@@ -18,7 +18,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from genloop.engine.rng import as_generator
 from genloop.errors import ConfigError, DataError
 from genloop.families.base import DensityFamily
-from genloop.families.gaussian import check_choice, check_n_samples, require_arrays
+from genloop.families.gaussian import (
+    check_choice,
+    check_n_samples,
+    require_arrays,
+    stored_choice,
+    text_to_array,
+)
 
 # Kernels we can sample from exactly; sklearn scores more, but a loop needs both verbs.
 _KERNELS = ("gaussian", "tophat")
@@ -134,21 +140,28 @@ class KernelDensity(DensityFamily):
         return centres + self.bandwidth_ * noise
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Fitted state: ``X_`` (n, d) float64 and ``bandwidth_`` as a 0-d float64 array."""
+        """Fitted state as named arrays.
+
+        ``X_`` (n, d) float64, ``bandwidth_`` (0-d float64) and ``kernel`` as int64
+        character codes.
+        """
         check_is_fitted(self)
         return {
             "X_": np.asarray(self.X_, dtype=np.float64),
             "bandwidth_": np.asarray(self.bandwidth_, dtype=np.float64),
+            "kernel": text_to_array(self.kernel),
         }
 
     @classmethod
     def from_arrays(cls, arrays, **params):
         """Rebuild a fitted KDE from :meth:`to_arrays` output and constructor params.
 
-        ``params`` must carry the ``kernel``; the stored ``bandwidth_`` wins over any
-        ``bandwidth`` rule (the rule depended on the original training size).
+        The checkpoint's ``kernel`` is used (a different one in ``params`` is a
+        :class:`DataError`), and the stored ``bandwidth_`` wins over any ``bandwidth``
+        rule, which depended on the original training size.
         """
         require_arrays("KernelDensity", arrays, ("X_", "bandwidth_"))
+        params = stored_choice("KernelDensity", "kernel", arrays, params, _KERNELS)
         model = cls(**params)
         check_choice("KernelDensity", "kernel", model.kernel, _KERNELS)
         rows = np.ascontiguousarray(arrays["X_"], dtype=np.float64)
