@@ -123,6 +123,19 @@ def test_same_generator_state_gives_same_samples_and_different_generators_differ
     np.testing.assert_array_equal(model.sample(20, 3), model.sample(20, 3))
 
 
+def test_single_column_versions_of_the_skipped_sklearn_checks():
+    X = np.array([[0], [2], [2], [1]])
+    model = Categorical()
+    assert model.fit(X) is model  # fit returns self
+    first = model.score_samples(X)
+    np.testing.assert_array_equal(model.fit(X).score_samples(X), first)  # idempotent
+    np.testing.assert_array_equal(model.score_samples(X[::-1]), first[::-1])  # row order
+    np.testing.assert_array_equal(model.score_samples(X[1:3]), first[1:3])  # subsets
+    with pytest.raises(ValueError, match="expecting 1 features"):
+        model.score_samples(np.array([[0, 1]]))
+    assert model.get_params() == {"n_states": None, "smoothing": 0.0}  # params untouched
+
+
 def test_pickle_keeps_the_fitted_model():
     model = Categorical(smoothing=0.5).fit(np.array([[0], [1], [1]]))
     restored = pickle.loads(pickle.dumps(model))

@@ -17,8 +17,9 @@ check_fit_check_is_fitted, check_n_features_in, check_fit2d_predict1d.
 
 They run through ``check_estimator`` (one test per instance) with these expected
 failures; a listed check that starts passing fails the test, so the list stays honest.
-The single-column behaviour those checks would cover (fit returns self, n_features_in_,
-unfitted errors, NaN rejection, pickling) is tested by hand in test_categorical.py.
+The single-column behaviour those checks would cover (fit returns self, idempotence,
+row-order and subset invariance, feature-count checks, NaN rejection, pickling) is
+tested by hand in test_categorical.py.
 Gaussian, GaussianMixture and KernelDensity pass every check.
 """
 
