@@ -46,6 +46,7 @@ def friendly(func):
 def _fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    value = value + 0.0  # no "-0"
     if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
         return f"{value:.3e}"
     return f"{value:.4g}"
