@@ -82,10 +82,12 @@ def test_discrete_absorption_states_follow_p(tmp_path):
 
 
 def test_gmm_components_narrow(tmp_path):
-    # nature-gmm --quick (4 seeds, N=100, 300 generations): the median component standard
-    # deviation falls at least 10× between generation 0 and the last generation.
+    # nature-gmm --quick (4 seeds 0..3, N=100, 120 generations): the median component standard
+    # deviation falls at least 10× between generation 0 and the last generation (measured
+    # ≈ 18× by generation 100 with these seeds; a refit on the pool plus original data,
+    # i.e. a broken replace policy, stays near 1×).
     run = genloop.run("nature-gmm", quick=True, out=tmp_path / "r",
                       overrides={"metrics": ["component_std"], "snapshots": []})
     start = np.median(final(run.metrics, "component_std", 0))
-    end = np.median(final(run.metrics, "component_std", 300))
+    end = np.median(final(run.metrics, "component_std", 120))
     assert end < start / 10, (start, end)

@@ -1,0 +1,56 @@
+"""Tier 3: every shipped recipe runs in its --quick mode; golden metrics stay put."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import genloop
+from genloop.config import known_recipes
+
+GOLDEN = Path(__file__).parent / "golden" / "nature-gaussian-quick.json"
+
+
+@pytest.mark.parametrize("name", sorted(known_recipes()))
+def test_recipe_quick_runs(name, tmp_path):
+    run = genloop.run(name, quick=True, out=tmp_path / name)
+    frame = run.metrics
+    assert len(frame) > 0 and np.isfinite(frame["value"]).all()
+    assert set(frame["variant"]) == set(run.recipe.variants)
+    assert sorted(frame["seed"].unique()) == run.recipe.seeds
+
+
+def test_demo_prints_findings_and_figures(tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from genloop.demo import run_demo
+
+    buffer = StringIO()
+    run = run_demo(out=tmp_path / "demo", console=Console(file=buffer, width=200), quick=True)
+    text = buffer.getvalue()
+    assert "replace" in text and "accumulate" in text and "furthest from the truth" in text
+    assert (run.path / "figures" / "metrics.png").is_file()
+    assert (run.path / "figures" / "density_snapshots.png").is_file()
+
+
+def golden_values(tmp_path) -> dict:
+    run = genloop.run("nature-gaussian", quick=True, seeds="0..2", out=tmp_path / "g",
+                      overrides={"engine": "samples"})
+    rows = run.metrics[run.metrics.generation == 20]
+    return {f"{r.variant}/{r.seed}/{r.metric}": r.value for r in rows.itertuples()}
+
+
+def test_golden_nature_gaussian(tmp_path):
+    # Regenerate (only after an intended change of the random streams or the loop):
+    #   python -c "import tests.test_recipes_smoke as t, pathlib, tempfile, json; \
+    #   pathlib.Path(t.GOLDEN).write_text(json.dumps(t.golden_values(pathlib.Path(tempfile.mkdtemp())), indent=1))"
+    expected = json.loads(GOLDEN.read_text())
+    actual = golden_values(tmp_path)
+    assert actual.keys() == expected.keys()
+    for key, value in expected.items():
+        assert actual[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
