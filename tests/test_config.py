@@ -91,3 +91,12 @@ def test_quick_then_overrides_then_seeds():
     recipe = resolve("nature-gaussian", quick=True, overrides={"generations": 3}, seeds="5..6")
     assert recipe.config.generations == 3 and recipe.seeds == [5, 6]
     assert recipe.variants["unbiased"].family.params == {"estimator": "unbiased"}
+
+
+def test_user_overrides_win_over_variants_and_survive_saving():
+    recipe = resolve("nature-gaussian", quick=True, overrides=["family.estimator=mle"])
+    assert {v.family.params["estimator"] for v in recipe.variants.values()} == {"mle"}
+    again = resolve(recipe.raw)  # what --resume does with the saved config
+    assert {k: v.model_dump() for k, v in again.variants.items()} == {
+        k: v.model_dump() for k, v in recipe.variants.items()
+    }

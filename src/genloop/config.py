@@ -236,7 +236,12 @@ def resolve(
     raw = copy.deepcopy(recipe) if isinstance(recipe, dict) else load_raw(recipe)
     if quick:
         raw = apply_overrides(raw, raw.get("quick") or {})
-    raw = apply_overrides(raw, overrides)
+    # User overrides win over everything, variants included: apply them to the base now
+    # and again after each variant's own changes below.
+    user = dict(map(parse_override, overrides)) if isinstance(overrides, list) else dict(
+        overrides or {}
+    )
+    raw = apply_overrides(raw, user)
     if seeds is not None:
         raw["seeds"] = seeds if isinstance(seeds, (int, str)) else list(seeds)
     bench_name = raw.get("bench", "collapse")
@@ -253,6 +258,11 @@ def resolve(
                 f"{', '.join(map(str, variants_raw))}"
             )
         variants_raw = {v: variants_raw[v] for v in variants}
+        raw["variants"] = variants_raw
+    bench_keys = {k: v for k, v in user.items() if k.split(".")[0] not in COMMON_KEYS}
+    if raw.get("variants"):
+        # Saved with the run, so that --resume rebuilds exactly these configs.
+        variants_raw = {v: dict(c or {}) | bench_keys for v, c in variants_raw.items()}
         raw["variants"] = variants_raw
     variants = {}
     for variant, changes in variants_raw.items():

@@ -88,3 +88,17 @@ def test_accumulate_grows_and_subsample_caps():
 def test_invalid_policies_name_the_problem(kwargs, message):
     with pytest.raises(ValidationError, match=message):
         MixingConfig(**kwargs)
+
+
+def test_pool_arrays_round_trip_dense_and_ragged():
+    dense = Pool(np.arange(6.0).reshape(3, 2), np.array([-1, 0, 1]))
+    back = Pool.from_arrays(dense.to_arrays())
+    assert np.array_equal(back.X, dense.X) and np.array_equal(back.origin, dense.origin)
+    rows = np.empty(3, dtype=object)
+    rows[:] = [np.array([1, 2, 3]), np.array([4]), np.array([5, 6])]
+    ragged = Pool(rows, np.array([-1, 2, 2]))
+    arrays = ragged.to_arrays()
+    assert all(a.dtype != object for a in arrays.values())
+    back = Pool.from_arrays(arrays)
+    assert [r.tolist() for r in back.X] == [[1, 2, 3], [4], [5, 6]]
+    assert back.take(np.array([2, 0])).X[0].tolist() == [5, 6]

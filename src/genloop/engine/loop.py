@@ -124,7 +124,7 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
     saved = ctx.restore() if ctx.restore else None
     if saved is not None:
         last, arrays = saved
-        start, pool = last + 1, Pool(arrays["pool.X"], arrays["pool.origin"])
+        start, pool = last + 1, Pool.from_arrays(arrays)
         ctx.advance(start)
     last_checkpoint = time.monotonic()
 
@@ -166,6 +166,6 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
 
         # 5. checkpoint now and then, so an interrupted seed resumes where it was
         if ctx.checkpoint and time.monotonic() - last_checkpoint >= config.checkpoint_seconds:
-            ctx.checkpoint(generation, {"pool.X": pool.X, "pool.origin": pool.origin})
+            ctx.checkpoint(generation, pool.to_arrays())
             last_checkpoint = time.monotonic()
         ctx.advance(1)

@@ -108,6 +108,29 @@ class Pool:
         pools = [p for p in pools if len(p)]
         return Pool(np.concatenate([p.X for p in pools]), np.concatenate([p.origin for p in pools]))
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Flat numeric arrays for a safetensors checkpoint.
+
+        Ragged pools (an object array of 1-D token arrays, as text families use) are
+        stored as concatenated values plus offsets, since safetensors holds no objects.
+        """
+        if self.X.dtype == object:
+            lengths = np.array([len(row) for row in self.X], dtype=np.int64)
+            flat = np.concatenate(list(self.X)) if len(self.X) else np.zeros(0, np.int64)
+            return {"pool.flat": np.asarray(flat), "pool.offsets": np.cumsum(lengths),
+                    "pool.origin": self.origin}
+        return {"pool.X": self.X, "pool.origin": self.origin}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Pool:
+        """Inverse of :meth:`to_arrays`."""
+        if "pool.flat" in arrays:
+            parts = np.split(arrays["pool.flat"], arrays["pool.offsets"][:-1])
+            X = np.empty(len(parts), dtype=object)
+            X[:] = parts
+            return cls(X, arrays["pool.origin"])
+        return cls(arrays["pool.X"], arrays["pool.origin"])
+
     def synthetic_share(self) -> float:
         return float(np.mean(self.origin != REAL)) if len(self) else 0.0
 
