@@ -11,8 +11,10 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
+
 import genloop
-from genloop.benches.base import SeedContext
+from genloop.benches.base import BatchContext, SeedContext
 from genloop.config import Recipe
 from genloop.registry import resolve
 from genloop.store.run_dir import RunDir
@@ -52,6 +54,68 @@ def _progress(enabled: bool, total: int, label: str):
     return progress
 
 
+def _plan(recipe: Recipe, bench) -> list[tuple[str, list[int], str | None]]:
+    """The units to run: ``(variant, seeds, batch engine or None)``.
+
+    A variant whose config has a fast path runs all its seeds as one batch unit;
+    otherwise each seed is its own unit.
+    """
+    units = []
+    for variant, config in recipe.variants.items():
+        engine = bench.batch_engine(config) if bench.batch_engine else None
+        if engine:
+            units.append((variant, list(recipe.seeds), engine))
+        else:
+            units += [(variant, [seed], None) for seed in recipe.seeds]
+    return units
+
+
+def batch_unit_name(variant: str, seeds: list[int]) -> str:
+    """The unit id of a batch of seeds run at once."""
+    return f"{variant}__seeds{seeds[0]:06d}-{seeds[-1]:06d}__n{len(seeds)}"
+
+
+def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance) -> str:
+    """Run one unit (a seed, or a batch of seeds) and write its result file."""
+    unit = batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
+    rows: list[tuple] = []
+    saved = run_dir.load_checkpoint(unit)
+    if saved is not None:
+        rows = list(saved[1])
+
+    def checkpoint(generation, arrays):
+        run_dir.save_checkpoint(unit, generation, rows, arrays)
+
+    def restore():
+        return None if saved is None else (saved[0], saved[2])
+
+    common = dict(artifact_dir=run_dir.artifact_dir(unit), advance=advance,
+                  checkpoint=checkpoint, restore=restore, extra={"variant": variant})
+    if engine:
+        seed_array = np.asarray(seeds)
+
+        def log_batch(generation, values):
+            for metric, column in values.items():
+                column = np.broadcast_to(np.asarray(column, dtype=float), seed_array.shape)
+                keep = ~np.isnan(column)
+                rows.extend(
+                    (variant, int(s), int(generation), metric, float(v))
+                    for s, v in zip(seed_array[keep], column[keep], strict=True)
+                )
+
+        used = bench.run_batch(config, BatchContext(seeds=list(seeds), log=log_batch, **common))
+    else:
+        seed = seeds[0]
+
+        def log(generation, values):
+            for metric, value in values.items():
+                rows.append((variant, seed, int(generation), metric, float(value)))
+
+        used = bench.run_seed(config, SeedContext(seed=seed, log=log, **common))
+    run_dir.finish_unit(unit, rows)
+    return used or engine or "samples"
+
+
 def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir:
     """Run (or continue) every unit of ``recipe`` in ``run_dir``.
 
@@ -73,49 +137,33 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
     if not run_dir.exists():
         run_dir.write_config(recipe.raw)
     started = time.time()
-    units = [(v, s) for v in recipe.variants for s in recipe.seeds]
-    total = sum(_steps_per_seed(recipe.variants[v]) for v, _ in units)
-    meta = {
+    units = _plan(recipe, bench)
+    steps = {v: _steps_per_seed(c) for v, c in recipe.variants.items()}
+    total = sum(steps[v] * len(seeds) for v, seeds, _ in units)
+    meta = run_dir.read_meta() or {
         "genloop_version": genloop.__version__, "recipe": recipe.name, "bench": recipe.bench,
         "variants": list(recipe.variants), "seeds": recipe.seeds, "engine": {},
     }
-    bar = _progress(progress, total, recipe.name)
-    with bar as live:
+    with _progress(progress, total, recipe.name) as live:
         task = live.task_ids[0] if live is not None else None
+        for variant, seeds, engine in units:
+            # A batch advances once per generation for all its seeds.
+            scale = len(seeds) if engine else 1
 
-        def advance(n: int = 1) -> None:
-            if live is not None:
-                live.advance(task, n)
+            def advance(n: int = 1, _scale=scale) -> None:
+                if live is not None:
+                    live.advance(task, n * _scale)
 
-        for variant, seed in units:
-            unit = unit_name(variant, seed)
-            config = recipe.variants[variant]
-            if run_dir.unit_done(unit):
-                advance(_steps_per_seed(config))
+            done = (run_dir.unit_done(batch_unit_name(variant, seeds)) if engine
+                    else run_dir.unit_done(unit_name(variant, seeds[0])))
+            if done:
+                advance(steps[variant])
                 continue
-            rows: list[tuple] = []
-            saved = run_dir.load_checkpoint(unit)
-            if saved is not None:
-                rows = list(saved[1])
-
-            def log(generation, values, _variant=variant, _seed=seed, _rows=rows):
-                for metric, value in values.items():
-                    _rows.append((_variant, _seed, int(generation), metric, float(value)))
-
-            def checkpoint(generation, arrays, _unit=unit, _rows=rows):
-                run_dir.save_checkpoint(_unit, generation, _rows, arrays)
-
-            def restore(_saved=saved):
-                return None if _saved is None else (_saved[0], _saved[2])
-
-            ctx = SeedContext(
-                seed=seed, log=log, artifact_dir=run_dir.artifact_dir(unit), advance=advance,
-                checkpoint=checkpoint, restore=restore, extra={"variant": variant},
-            )
-            engine_used = bench.run_seed(config, ctx)
-            meta["engine"][variant] = engine_used or "samples"
-            run_dir.finish_unit(unit, rows)
-    meta["seconds"] = round(time.time() - started, 3)
+            used = _run_unit(bench, recipe.variants[variant], run_dir, variant, seeds,
+                             engine, advance)
+            meta["engine"][variant] = used
+            run_dir.write_meta(meta)
+    meta["seconds"] = round(meta.get("seconds", 0) + time.time() - started, 3)
     run_dir.write_meta(meta)
     run_dir.collect()
     return run_dir

@@ -57,6 +57,30 @@ class SeedContext:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class BatchContext:
+    """The runner's services for a unit that simulates many seeds at once (fast paths).
+
+    Attributes
+    ----------
+    seeds : list of int
+        The seeds this unit covers; metric arrays are aligned with it.
+    log : callable
+        ``log(generation, {metric: array of shape (n_seeds,)})``; NaN entries (e.g. seeds
+        that stopped early) are not written.
+    artifact_dir, advance, checkpoint, restore
+        As in :class:`SeedContext`.
+    """
+
+    seeds: list[int]
+    log: Callable[[int, dict], None]
+    artifact_dir: Path
+    advance: Callable[..., None] = lambda n=1: None
+    checkpoint: Callable | None = None
+    restore: Callable | None = None
+    extra: dict = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Bench:
     """A bench as the runner sees it.
@@ -75,9 +99,18 @@ class Bench:
         ``plot(metrics, config, out_dir) -> list[Path]``: figures for ``genloop plot``
         and reports, from the long-format metrics DataFrame (columns generation, seed,
         metric, value). ``None`` means the generic per-metric curves only.
+    batch_engine : callable or None
+        ``batch_engine(config) -> str | None``: the name of a fast path that simulates
+        all seeds at once for this config (e.g. ``"exact"``), or ``None`` to run seed
+        by seed.
+    run_batch : callable or None
+        ``run_batch(config, batch_context) -> str``: run every seed of a variant as one
+        unit; returns the engine path that ran.
     """
 
     name: str
     config_model: type[BenchConfig]
     run_seed: Callable
     plot: Callable | None = None
+    batch_engine: Callable | None = None
+    run_batch: Callable | None = None
