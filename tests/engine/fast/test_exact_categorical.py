@@ -45,7 +45,10 @@ def reference_step(rng, counts, original_items, plan):
     parts = [_items(counts)] if plan.policy.startswith("accumulate") else []
     if plan.n_previous:
         parts.append(_subset(rng, _items(counts), plan.n_previous))
-    if plan.n_original:
+    if plan.policy == "fresh":
+        u = rng.random((counts.shape[0], plan.n_original))
+        parts.append((u[..., None] >= np.cumsum(ZIPF)[None, None, :-1]).sum(axis=2))
+    elif plan.n_original:
         parts.append(_subset(rng, original_items, plan.n_original))
     if plan.n_new:
         u = rng.random((counts.shape[0], plan.n_new))
@@ -101,6 +104,7 @@ def test_absorption_time_and_state_match_reference():
         ("keep_fraction", dict(gamma=0.8)),  # most of the pool is an original subset
         ("mix", dict(alpha=0.5, beta=0.3, gamma=0.2)),
         ("mix", dict(alpha=0.6, beta=0.4, gamma=0.0)),
+        ("fresh", dict(gamma=0.3)),
         ("accumulate", {}),
         ("accumulate_subsample", dict(budget=50)),
     ],
@@ -115,7 +119,7 @@ def test_mixing_policies_match_reference(policy, kwargs):
     seeds, n, generations = 800, 20, 15
     original = np.stack([rng.multinomial(n, ZIPF) for _ in range(seeds)])
     plan = PoolPlan.from_policy(policy, n, **kwargs)
-    *_, exact = ExactCategorical(original, plan, np.arange(seeds)).run(generations)
+    *_, exact = ExactCategorical(original, plan, np.arange(seeds), truth=ZIPF).run(generations)
     counts, original_items = original.copy(), _items(original)
     for _ in range(generations):
         counts = reference_step(rng, counts, original_items, plan)
@@ -176,6 +180,10 @@ def test_bad_inputs_raise_one_line_errors():
         ExactCategorical(np.zeros((1, 3), dtype=int), plan, [0])
     with pytest.raises(ConfigError, match="smoothing"):
         ExactCategorical(np.ones((1, 3), dtype=int), plan, [0], smoothing=-1)
+    with pytest.raises(ConfigError, match="needs the ground truth"):
+        ExactCategorical(
+            np.ones((1, 3), dtype=int), PoolPlan.from_policy("fresh", 3, gamma=0.5), [0]
+        )
     with pytest.raises(ConfigError, match="exceed the smallest original data size"):
         ExactCategorical(
             np.ones((1, 3), dtype=int), PoolPlan.from_policy("keep_fraction", 10, gamma=0.5), [0]

@@ -30,7 +30,7 @@ def _subset(rng, pool, size):
     return np.take_along_axis(pool, order[..., None], axis=1)
 
 
-def reference_loop(original, plan, generations, estimator, rng):
+def reference_loop(original, plan, generations, estimator, rng, truth=None):
     """Sample-level loop: fit, draw every point, mix per the plan; final (means, covs)."""
     pool = original
     for _ in range(generations):
@@ -38,7 +38,10 @@ def reference_loop(original, plan, generations, estimator, rng):
         parts = [pool] if plan.policy.startswith("accumulate") else []
         if plan.n_previous:
             parts.append(_subset(rng, pool, plan.n_previous))
-        if plan.n_original:
+        if plan.policy == "fresh":
+            z = rng.standard_normal((pool.shape[0], plan.n_original, pool.shape[2]))
+            parts.append(truth[0] + z @ np.linalg.cholesky(truth[1]).T)
+        elif plan.n_original:
             parts.append(_subset(rng, original, plan.n_original))
         if plan.n_new:
             z = rng.standard_normal((pool.shape[0], plan.n_new, pool.shape[2]))
@@ -103,6 +106,8 @@ def test_three_dimensional_log_variance_matches_reference():
         ("mix", dict(alpha=0.5, beta=0.3, gamma=0.2), None),
         ("mix", dict(alpha=0.6, beta=0.4, gamma=0.0), 3),  # splits statistics blocks
         ("mix", dict(alpha=0.5, beta=0.3, gamma=0.2), 3),
+        ("fresh", dict(gamma=0.3), None),
+        ("fresh", dict(gamma=0.9), 3),  # fresh truth draws as statistics
         ("accumulate", {}, None),
         ("accumulate_subsample", dict(budget=45), 3),
     ],
@@ -115,12 +120,12 @@ def test_mixing_policies_match_reference(policy, kwargs, max_points):
     """
     rng = np.random.default_rng(12)
     seeds, n, generations = 600, 20, 12
+    truth = (np.array([0.0, 5.0]), np.diag([1.0, 9.0]))
     original = rng.normal(size=(seeds, n, 2)) * [1.0, 3.0] + [0.0, 5.0]
     plan = PoolPlan.from_policy(policy, n, **kwargs)
-    exact = _final(
-        ExactGaussian(original, plan, np.arange(seeds), max_points=max_points), generations
-    )
-    ref_mean, ref_cov = reference_loop(original, plan, generations, "mle", rng)
+    simulator = ExactGaussian(original, plan, np.arange(seeds), max_points=max_points, truth=truth)
+    exact = _final(simulator, generations)
+    ref_mean, ref_cov = reference_loop(original, plan, generations, "mle", rng, truth)
     pairs = [
         (np.linalg.slogdet(exact.covariances)[1], np.linalg.slogdet(ref_cov)[1]),
         (exact.means[:, 0], ref_mean[:, 0]),
@@ -173,5 +178,7 @@ def test_bad_inputs_raise_one_line_errors():
         ExactGaussian(np.zeros((1, 5)), plan, [0], estimator="map")
     with pytest.raises(ConfigError, match="one seed per row"):
         ExactGaussian(np.zeros((2, 5)), plan, [0])
+    with pytest.raises(ConfigError, match="needs the ground truth"):
+        ExactGaussian(np.zeros((1, 5)), PoolPlan.from_policy("fresh", 5, gamma=0.2), [0])
     with pytest.raises(ConfigError, match="exceed the original data size"):
         ExactGaussian(np.zeros((1, 5)), PoolPlan.from_policy("keep_fraction", 50, gamma=0.5), [0])

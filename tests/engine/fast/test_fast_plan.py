@@ -13,9 +13,12 @@ def test_from_policy_counts():
     assert PoolPlan.from_policy("keep_fraction", 100, gamma=0.1) == PoolPlan(
         "keep_fraction", 100, 10, 0, 90
     )
+    # Rounded like genloop.engine.mixing.counts (half to even); new samples take the rest.
     assert PoolPlan.from_policy("mix", 10, alpha=0.5, beta=0.25, gamma=0.25) == PoolPlan(
-        "mix", 10, 3, 3, 4
-    )  # 2.5 rounds half up, the new samples take the rest
+        "mix", 10, 2, 2, 6
+    )
+    assert PoolPlan.from_policy("mix", 10, alpha=0.3, beta=0.35, gamma=0.35).n_new == 2
+    assert PoolPlan.from_policy("fresh", 10, gamma=0.3) == PoolPlan("fresh", 10, 3, 0, 7)
     assert PoolPlan.from_policy("accumulate", 7) == PoolPlan("accumulate", 7, n_new=7)
     plan = PoolPlan.from_policy("accumulate_subsample", 7, budget=20)
     assert (plan.n_new, plan.budget, plan.fixed_size) == (7, 20, False)

@@ -105,6 +105,9 @@ class ExactCategorical:
         states can return, so the full ``K`` columns are kept.
     purpose : str, default="fast-categorical"
         Purpose string of the random streams.
+    truth : array-like of shape (K,), optional
+        Ground-truth probabilities; required by the ``fresh`` policy, whose real points
+        are drawn from them each generation.
 
     Examples
     --------
@@ -120,6 +123,7 @@ class ExactCategorical:
         seeds,
         smoothing: float = 0.0,
         purpose: str = "fast-categorical",
+        truth=None,
     ):
         counts = np.asarray(original_counts)
         if counts.ndim != 2 or not np.issubdtype(counts.dtype, np.integer):
@@ -139,7 +143,8 @@ class ExactCategorical:
                 f"seeds must hold one seed per row: {counts.shape[0]}, got shape {seeds.shape}"
             )
         smallest = int(counts.sum(axis=1).min())
-        if max(plan.n_original, plan.n_previous) > smallest:
+        self._truth = _check_truth(truth, counts.shape[1]) if plan.policy == "fresh" else None
+        if plan.policy != "fresh" and max(plan.n_original, plan.n_previous) > smallest:
             raise ConfigError(
                 f"n_original={plan.n_original} / n_previous={plan.n_previous} "
                 f"exceed the smallest original data size {smallest}"
@@ -151,9 +156,9 @@ class ExactCategorical:
         self._purpose = purpose
         self.generation = 0
         counts = counts.astype(np.int64)
-        # Lost states can only return through smoothing or original re-draws.
+        # Lost states can only return through smoothing or original (or fresh) re-draws.
         self._can_shrink = self.smoothing == 0 and plan.n_original == 0
-        if self.smoothing > 0:
+        if self.smoothing > 0 or self._truth is not None:
             states = np.broadcast_to(np.arange(self.n_states), counts.shape).copy()
             self._states, self._counts = states, counts
         else:
@@ -161,7 +166,7 @@ class ExactCategorical:
                 np.broadcast_to(np.arange(self.n_states), counts.shape), counts
             )
         # The original counts share the layout: every original state has a column.
-        self._original = self._counts.copy() if plan.n_original else None
+        self._original = self._counts.copy() if plan.n_original and self._truth is None else None
         self._pool_size = self._counts.sum(axis=1)
         self._absorbed_at = np.where(np.count_nonzero(self._counts, axis=1) == 1, 0, -1)
         self._ensure_last_column_live()
@@ -220,7 +225,9 @@ class ExactCategorical:
         if plan.n_new and rows.size:
             probabilities = self._fitted(counts[rows], pool_size[rows])
             next_counts[rows] += rng.multinomial(plan.n_new, probabilities)
-        if plan.n_original:
+        if self._truth is not None:
+            next_counts[rows] += rng.multinomial(plan.n_original, self._truth[self._states[rows]])
+        elif plan.n_original:
             next_counts[rows] += _subsets(rng, self._original[rows], plan.n_original)
         if plan.n_previous:
             next_counts[rows] += _subsets(rng, counts[rows], plan.n_previous)
@@ -271,6 +278,15 @@ class ExactCategorical:
             last = array[rows, -1].copy()
             array[rows, -1] = array[rows, source]
             array[rows, source] = last
+
+
+def _check_truth(truth, n_states: int) -> np.ndarray:
+    if truth is None:
+        raise ConfigError("policy 'fresh' needs the ground truth: pass truth=probabilities")
+    truth = np.asarray(truth, dtype=np.float64)
+    if truth.shape != (n_states,) or np.any(truth < 0) or abs(truth.sum() - 1.0) > 1e-9:
+        raise ConfigError(f"truth must be {n_states} non-negative probabilities summing to 1")
+    return truth
 
 
 def _pack_right(states: np.ndarray, counts: np.ndarray, width: int | None = None):

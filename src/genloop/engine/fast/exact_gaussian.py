@@ -101,6 +101,9 @@ class ExactGaussian:
     max_points : int, optional
         Synthetic sets of at most this many points are kept as points rather than as
         statistics (default ``max(2 d + 2, 16)``; must exceed ``d``).
+    truth : tuple of (ndarray (d,), ndarray (d, d)), optional
+        Mean and covariance of the ground truth; required by the ``fresh`` policy, whose
+        real points are drawn from it each generation.
 
     Examples
     --------
@@ -117,6 +120,7 @@ class ExactGaussian:
         estimator: str = "mle",
         purpose: str = "fast-gaussian",
         max_points: int | None = None,
+        truth=None,
     ):
         data = np.asarray(original, dtype=np.float64)
         if data.ndim == 2:
@@ -139,7 +143,9 @@ class ExactGaussian:
                 f"seeds must hold one seed per row: {data.shape[0]}, got shape {seeds_array.shape}"
             )
         self.n_seeds, n0, self.dim = data.shape
-        if max(plan.n_original, plan.n_previous) > n0:
+        if plan.policy == "fresh":
+            self._truth = _check_truth(truth, self.dim)
+        elif max(plan.n_original, plan.n_previous) > n0:
             raise ConfigError(
                 f"n_original={plan.n_original} / n_previous={plan.n_previous} "
                 f"exceed the original data size {n0}"
@@ -197,12 +203,16 @@ class ExactGaussian:
                 rng, self._points, self._point_count, self._blocks, keep
             )
             points_parts.append(carried)
-        if plan.n_original:
+        if plan.policy == "fresh":
+            mean, factor = (np.broadcast_to(t, (seeds,) + t.shape) for t in self._truth)
+            fresh, blocks = self._draw(rng, plan.n_original, mean, factor, blocks)
+            points_parts.append(fresh)
+        elif plan.n_original:
             keep = np.full(seeds, plan.n_original, dtype=np.int64)
             full = np.full(seeds, self._original.shape[1], dtype=np.int64)
             points_parts.append(ragged.subset(rng, self._original, full, keep))
         if plan.n_new:
-            new_points, blocks = self._draw_new(rng, plan.n_new, blocks)
+            new_points, blocks = self._draw(rng, plan.n_new, self._mean, self._factor, blocks)
             points_parts.append(new_points)
         points, point_count = _concat_or_empty(points_parts, seeds, d)
         if plan.policy == "accumulate_subsample":
@@ -217,14 +227,18 @@ class ExactGaussian:
         if not self._keeps_parts:
             self._collapse()
 
-    def _draw_new(self, rng, m: int, blocks: _Blocks):
-        """``m`` samples of every seed's model: as statistics, or as points if few."""
+    def _draw(self, rng, m: int, mean, factor, blocks: _Blocks):
+        """``m`` draws from ``N(mean, factor factor^T)`` per seed: statistics, or points if few.
+
+        Returns the new points (a ragged set, empty when drawn as statistics) and the
+        blocks with the new statistics appended.
+        """
         if m > self.max_points:
             count = np.full(self.n_seeds, m, dtype=np.int64)
-            mean, scatter = draw_sample_statistics(rng, self._mean, self._factor, count)
-            return ragged.empty(self.n_seeds, self.dim), blocks.append(count, mean, scatter)
+            sample_mean, scatter = draw_sample_statistics(rng, mean, factor, count)
+            return ragged.empty(self.n_seeds, self.dim), blocks.append(count, sample_mean, scatter)
         z = rng.standard_normal((self.n_seeds, m, self.dim))
-        points = self._mean[:, None, :] + z @ np.swapaxes(self._factor, -1, -2)
+        points = mean[:, None, :] + z @ np.swapaxes(factor, -1, -2)
         return (points, np.full(self.n_seeds, m, dtype=np.int64)), blocks
 
     def _subset_pool(self, rng, points, point_count, blocks: _Blocks, keep):
@@ -295,6 +309,20 @@ class ExactGaussian:
         self._mean = mean
         self._covariance = scatter / divisor[:, None, None]
         self._factor = cholesky_factor(self._covariance)
+
+
+def _check_truth(truth, d: int):
+    """(mean (d,), lower factor (d, d)) of the ground truth, validated."""
+    if truth is None:
+        raise ConfigError("policy 'fresh' needs the ground truth: pass truth=(mean, covariance)")
+    mean = np.asarray(truth[0], dtype=np.float64).reshape(-1)
+    covariance = np.asarray(truth[1], dtype=np.float64).reshape(d, d) if mean.size == d else None
+    if covariance is None:
+        raise ConfigError(f"truth mean must have {d} entries, got {mean.size}")
+    try:
+        return mean, np.linalg.cholesky(covariance)
+    except np.linalg.LinAlgError:
+        raise ConfigError("truth covariance must be symmetric positive definite") from None
 
 
 def _concat_or_empty(parts, seeds: int, d: int):

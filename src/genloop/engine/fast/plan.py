@@ -22,7 +22,7 @@ import numpy as np
 from genloop.engine.rng import generator
 from genloop.errors import ConfigError
 
-POLICIES = ("replace", "keep_fraction", "mix", "accumulate", "accumulate_subsample")
+POLICIES = ("replace", "keep_fraction", "mix", "fresh", "accumulate", "accumulate_subsample")
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,15 @@ class PoolPlan:
     Parameters
     ----------
     policy : str
-        One of ``replace``, ``keep_fraction``, ``mix``, ``accumulate``,
-        ``accumulate_subsample``.
+        One of ``replace``, ``keep_fraction``, ``mix``, ``fresh``, ``accumulate``,
+        ``accumulate_subsample`` (as in :mod:`genloop.engine.mixing`).
     n : int
         Points per generation: the pool size of fixed-size policies, and the number of
         new model samples added per generation under ``accumulate*``.
     n_original : int
         Original points re-drawn each generation (a uniform subset of the seed's
-        original data, without replacement).
+        original data, without replacement); under ``fresh``, real points newly drawn
+        from the ground truth each generation.
     n_previous : int
         Points of the previous pool carried over (a uniform subset, without replacement).
     n_new : int
@@ -98,16 +99,17 @@ class PoolPlan:
     ) -> PoolPlan:
         """Build a plan from the policy's fractions.
 
-        ``keep_fraction`` takes ``gamma``; ``mix`` takes ``alpha``, ``beta``, ``gamma``
-        (summing to 1). Counts are rounded half up: ``n_original = floor(gamma*n + 0.5)``,
-        ``n_previous = floor(beta*n + 0.5)``, and the new samples take the rest, so that
-        the pool keeps exactly ``n`` points.
+        ``keep_fraction`` and ``fresh`` take ``gamma``; ``mix`` takes ``alpha``, ``beta``,
+        ``gamma`` (summing to 1). Counts are rounded as
+        :func:`genloop.engine.mixing.counts` does (Python's ``round``, half to even):
+        ``n_original = round(gamma*n)``, ``n_previous = round(beta*n)``, and the new
+        samples take the rest, so that the pool keeps exactly ``n`` points.
         """
         if policy in ("replace", "accumulate"):
             return cls(policy, n, n_new=n)
         if policy == "accumulate_subsample":
             return cls(policy, n, n_new=n, budget=budget)
-        if policy == "keep_fraction":
+        if policy in ("keep_fraction", "fresh"):
             alpha, beta = 1.0 - _fraction("gamma", gamma), 0.0
         elif policy == "mix":
             alpha, beta, gamma = (
@@ -120,8 +122,8 @@ class PoolPlan:
                 )
         else:
             raise ConfigError(f"mixing policy {policy!r} is unknown; known: {', '.join(POLICIES)}")
-        n_original = math.floor(gamma * n + 0.5)
-        n_previous = math.floor(beta * n + 0.5)
+        n_original = int(round(gamma * n))
+        n_previous = int(round(beta * n))
         return cls(policy, n, n_original, n_previous, n - n_original - n_previous)
 
 
