@@ -132,6 +132,10 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
     for generation in range(start, config.generations + 1):
         # 1. fit this generation's model on its pool (generation 0: the real data)
         model = initial_model if generation == 0 else fit_model(template, pool, seed, generation)
+        if hasattr(model, "set_reference"):
+            # Families that continue prompts (the Nature LM protocol) draw their prompts
+            # from the original data in every generation, not from the current pool.
+            model.set_reference(original_X)
 
         # 2. measure it against the original reference
         context = MetricContext(
