@@ -171,3 +171,13 @@ def test_variance_summaries_hand_values():
     np.testing.assert_allclose(component_std([[1.0, 4.0], [9.0, 9.0]]), [math.sqrt(2.5), 3.0])
     batch = np.stack([cov, 2 * cov])
     np.testing.assert_allclose(mean_log_variance(batch), [math.log(2), math.log(2) + math.log(2)])
+
+
+def test_component_geometric_std_hand_values():
+    from genloop.metrics.gaussian_math import component_geometric_std
+
+    covs = np.array([np.diag([4.0, 1.0]), np.diag([1e-6, 1.0]), np.eye(2) * 9.0])
+    # det^(1/4): (4·1)^(1/4) = sqrt(2); (1e-6)^(1/4) = 10^-1.5; 9^(2/4) = 3
+    np.testing.assert_allclose(component_geometric_std(covs), [np.sqrt(2), 10**-1.5, 3.0])
+    batch = np.stack([covs, covs])
+    assert component_geometric_std(batch).shape == (2, 3)

@@ -18,6 +18,7 @@ import numpy as np
 from genloop.errors import ConfigError, DataError
 from genloop.metrics.base import Metric, MetricContext
 from genloop.metrics.gaussian_math import (
+    component_geometric_std,
     component_std,
     covariance_logdet,
     gaussian_w2,
@@ -326,8 +327,11 @@ class ComponentStd(Metric):
     """Spread of the model's components: ``sqrt`` of each component's mean variance.
 
     Returns ``component_std`` (median over components), ``component_std_min`` and
-    ``component_std_max``. A Gaussian is one component; a Gaussian KDE's components
-    all have the bandwidth. Skipped (``{}``) for models without a mixture form.
+    ``component_std_max``, and ``component_std_geometric`` (median over components of
+    det(Σ_k)^(1/(2d)), the volume-equivalent standard deviation, which also registers
+    collapse along a single axis). A Gaussian is one component; a Gaussian KDE's
+    components all have the bandwidth. Skipped (``{}``) for models without a mixture
+    form.
     """
 
     name = "component_std"
@@ -342,4 +346,5 @@ class ComponentStd(Metric):
             "component_std": float(np.median(stds)),
             "component_std_min": float(stds.min()),
             "component_std_max": float(stds.max()),
+            "component_std_geometric": float(np.median(component_geometric_std(mixture[2]))),
         }

@@ -283,3 +283,25 @@ def component_std(variances) -> np.ndarray:
     ndarray of shape (..., k)
     """
     return np.sqrt(np.asarray(variances, dtype=float).mean(axis=-1))
+
+
+def component_geometric_std(covs) -> np.ndarray:
+    """Each component's geometric-mean standard deviation, ``det(Σ_k)^(1/(2d))``.
+
+    The standard deviation of an isotropic Gaussian with the same volume. Unlike
+    :func:`component_std` it shrinks when a component collapses along any principal
+    axis (a component that has become a thin line has a tiny volume but a large mean
+    variance).
+
+    Parameters
+    ----------
+    covs : array_like of shape (..., k, d, d)
+
+    Returns
+    -------
+    ndarray of shape (..., k)
+    """
+    covs = np.asarray(covs, dtype=float)
+    sign, logdet = np.linalg.slogdet(covs)
+    logdet = np.where(sign > 0, logdet, -np.inf)
+    return np.exp(logdet / (2 * covs.shape[-1]))
