@@ -1,7 +1,9 @@
 """Fast paths of the generational loop: whole batches of seeds per array operation.
 
 * :class:`ExactCategorical` and :class:`ExactGaussian` simulate recursive fitting of the
-  categorical and Gaussian families on sufficient statistics. They are exactly equal in
+  categorical and Gaussian families on sufficient statistics;
+  :func:`replace_trajectory` does a whole ``replace`` run of the Gaussian at once, and
+  :func:`simulate_gaussian` picks between the two. They are exactly equal in
   distribution to the sample-level loop (not bit-identical: they draw one generation's
   randomness for all seeds from one stream, see :mod:`genloop.engine.fast.plan`).
 * :class:`BatchedGaussianMixture` runs scikit-learn's EM on ``S`` datasets at once, with
@@ -13,7 +15,8 @@ All of them take a :class:`PoolPlan` (the mixing policy as counts) where a polic
 
 from genloop.engine.fast.batched_em import BatchedGaussianMixture, sample_mixtures
 from genloop.engine.fast.exact_categorical import CategoricalGeneration, ExactCategorical
-from genloop.engine.fast.exact_gaussian import ExactGaussian, GaussianGeneration
+from genloop.engine.fast.exact_gaussian import ExactGaussian, GaussianGeneration, simulate_gaussian
+from genloop.engine.fast.gaussian_trajectory import GaussianTrajectory, replace_trajectory
 from genloop.engine.fast.plan import PoolPlan, batch_key
 from genloop.engine.fast.threads import limited_threads
 
@@ -23,8 +26,11 @@ __all__ = [
     "ExactCategorical",
     "ExactGaussian",
     "GaussianGeneration",
+    "GaussianTrajectory",
     "PoolPlan",
     "batch_key",
     "limited_threads",
+    "replace_trajectory",
     "sample_mixtures",
+    "simulate_gaussian",
 ]

@@ -311,6 +311,36 @@ class ExactGaussian:
         self._factor = cholesky_factor(self._covariance)
 
 
+def simulate_gaussian(
+    original, plan: PoolPlan, seeds, generations: int, estimator: str = "mle", truth=None
+):
+    """Yield every generation's fitted models, choosing the fastest exact simulator.
+
+    ``replace`` uses the whole-run recursion of
+    :func:`~genloop.engine.fast.gaussian_trajectory.replace_trajectory`; every other
+    policy steps an :class:`ExactGaussian`. Parameters as :class:`ExactGaussian`, plus
+    ``generations`` (after generation 0).
+
+    Yields
+    ------
+    GaussianGeneration
+        Generations ``0 .. generations``.
+    """
+    if plan.policy != "replace":
+        yield from ExactGaussian(original, plan, seeds, estimator, truth=truth).run(generations)
+        return
+    from genloop.engine.fast.gaussian_trajectory import replace_trajectory
+
+    trajectory = replace_trajectory(original, plan.n, generations, seeds, estimator)
+    n0 = np.shape(original)[1]
+    covariances = trajectory.covariances
+    for generation in range(generations + 1):
+        size = np.full(len(trajectory.means[0]), n0 if generation == 0 else plan.n)
+        yield GaussianGeneration(
+            generation, trajectory.means[generation], covariances[generation], size
+        )
+
+
 def _check_truth(truth, d: int):
     """(mean (d,), lower factor (d, d)) of the ground truth, validated."""
     if truth is None:
