@@ -10,6 +10,9 @@ common keys are the same for every bench::
     quick: {generations: 10}       # dotted overrides applied by --quick
     variants:                      # optional: named override sets run side by side
       replace: {mixing.policy: replace}
+    grid: {mixing.policy: [replace, accumulate]}   # optional: dotted key -> values;
+                                   # `run` crosses it with the variants, `sweep` makes
+                                   # one run directory per grid point (docs/sweeps-and-reports.md)
 
 Every other key belongs to the bench's typed config model. Overrides (``--set
 mixing.fraction=0.2``) are dotted paths whose values are parsed as YAML scalars, so
@@ -30,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from genloop.errors import ConfigError
 
-COMMON_KEYS = ("name", "description", "bench", "seeds", "quick", "variants")
+COMMON_KEYS = ("name", "description", "bench", "seeds", "quick", "variants", "grid")
 
 
 @dataclass
@@ -211,6 +214,7 @@ def resolve(
     quick: bool = False,
     seeds: Any = None,
     variants: list[str] | None = None,
+    expand_grid: bool = True,
 ) -> Recipe:
     """Load, override and validate a recipe.
 
@@ -226,6 +230,9 @@ def resolve(
         Replaces the recipe's ``seeds`` (same syntax).
     variants : list of str, optional
         Run only these of the recipe's variants.
+    expand_grid : bool
+        Cross the recipe's ``grid:`` with its variants (what ``genloop run`` does). A
+        sweep passes ``False`` and gives each grid point's values as overrides instead.
 
     Returns
     -------
@@ -260,6 +267,11 @@ def resolve(
         variants_raw = {v: variants_raw[v] for v in variants}
         raw["variants"] = variants_raw
     bench_keys = {k: v for k, v in user.items() if k.split(".")[0] not in COMMON_KEYS}
+    grid = grid_points(raw.get("grid"), pinned=set(user)) if expand_grid else []
+    if grid:
+        variants_raw = cross_grid(variants_raw, grid)
+        raw["variants"] = variants_raw
+    raw.pop("grid", None)  # expanded above or handled by the sweep: never saved twice
     if raw.get("variants"):
         # Saved with the run, so that --resume rebuilds exactly these configs.
         variants_raw = {v: dict(c or {}) | bench_keys for v, c in variants_raw.items()}
@@ -278,6 +290,45 @@ def resolve(
         variants=variants,
         raw=resolved_raw,
     )
+
+
+def grid_points(grid: Any, pinned: set[str] = frozenset()) -> list[dict[str, Any]]:
+    """The cartesian product of a ``grid:`` mapping (dotted key -> list of values).
+
+    Keys in ``pinned`` (set by the user with ``--set``) are left out: the user's value wins.
+    Returns ``[]`` when there is no grid.
+    """
+    import itertools
+
+    if not grid:
+        return []
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ConfigError("grid must map a dotted config key to a non-empty list of values")
+    keys = [str(k) for k in grid if str(k) not in pinned]
+    values = [grid[k] for k in keys]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)] if keys \
+        else []
+
+
+def grid_label(point: dict[str, Any]) -> str:
+    """A file-name-safe label of a grid point's values, e.g. ``replace`` or ``replace-100``."""
+    import re
+
+    return "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", str(v)).strip("_") or "_"
+                    for v in point.values())
+
+
+def cross_grid(variants_raw: dict, grid: list[dict[str, Any]]) -> dict:
+    """Every variant × grid point as a variant of its own, named ``<variant>-<values>``."""
+    crossed = {}
+    for variant, changes in variants_raw.items():
+        for point in grid:
+            name = grid_label(point) if variant == "default" else f"{variant}-{grid_label(point)}"
+            if name in crossed:
+                raise ConfigError(f"grid values give the variant name {name!r} twice; "
+                                  "use values that differ in letters or digits")
+            crossed[name] = dict(changes or {}) | point
+    return crossed
 
 
 def recipe_description(path: Path) -> str:
