@@ -172,3 +172,35 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
 def default_root() -> Path:
     """Where new runs go unless ``--out`` says otherwise."""
     return Path("runs")
+
+
+def plan_units(recipe: Recipe) -> list[tuple[str, str, list[int], str | None, int]]:
+    """Every unit of ``recipe`` as ``(unit id, variant, seeds, batch engine, steps)``.
+
+    Used by sweeps, which hand units to worker processes; ``steps`` is the unit's share
+    of the progress bar (generations × seeds).
+    """
+    bench = resolve("bench", recipe.bench)
+    units = []
+    for variant, seeds, engine in _plan(recipe, bench):
+        unit = batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
+        units.append((unit, variant, seeds, engine,
+                      _steps_per_seed(recipe.variants[variant]) * len(seeds)))
+    return units
+
+
+def run_unit(recipe: Recipe, run_dir: RunDir, variant: str, seeds: list[int],
+             engine: str | None, advance=None) -> str:
+    """Run one unit of ``recipe`` (see :func:`plan_units`) and write its result file.
+
+    Safe to call from a worker process: it writes only the unit's own files (its result
+    Parquet, its ``.partial`` checkpoint folder and ``artifacts/<unit>/``).
+
+    Returns
+    -------
+    str
+        The engine path that ran.
+    """
+    bench = resolve("bench", recipe.bench)
+    return _run_unit(bench, recipe.variants[variant], run_dir, variant, seeds, engine,
+                     advance or (lambda n=1: None))
