@@ -1,0 +1,5 @@
+"""Sweeps: grids × seeds on a local process pool or Ray, aggregated per sweep directory."""
+
+from genloop.sweep.sweep import Sweep, is_sweep, run_sweep
+
+__all__ = ["Sweep", "is_sweep", "run_sweep"]

@@ -1,0 +1,439 @@
+"""A sweep: a grid of config values × seeds, each grid point a run directory.
+
+Layout::
+
+    runs/sweep-<recipe>__<seeds>__<time>/
+      sweep.json            recipe, grid, column names, seeds, the points and their values
+      points/<point id>/    one run directory per grid point (config.yaml has its values)
+      metrics.parquet       every point's metrics, long format, plus ``point`` and one
+                            column per grid key (e.g. ``policy`` for ``mixing.policy``)
+      summary.parquet       per point × variant × metric × generation: median, 10/90%
+                            quantiles, mean, SE and the bootstrap CI of the median
+      logs/sweep.log        one line per finished or failed unit
+
+The parent process writes ``sweep.json`` and every point's ``config.yaml`` and
+``meta.json`` before any unit starts, and the aggregates after the units finished; a
+unit (point × variant × seed) writes only its own files. Running the same sweep again
+(same ``--out``, or ``--resume``) skips finished units and continues unfinished ones from
+their checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import genloop
+from genloop.config import load_raw, resolve
+from genloop.errors import ConfigError, DataError, GenloopError
+from genloop.runner import default_root, plan_units
+from genloop.store.run_dir import RunDir, atomic_write_parquet, atomic_write_text
+from genloop.store.summary import write_summary
+from genloop.sweep.executors import UnitTask, make_executor
+from genloop.sweep.grid import column_names, expand, parse_grid, point_id
+
+SPEC_FILE = "sweep.json"
+
+
+def is_sweep(path: str | Path) -> bool:
+    """True when ``path`` is a sweep directory."""
+    return (Path(path) / SPEC_FILE).is_file()
+
+
+class Sweep:
+    """A sweep directory on disk.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    spec : dict
+        The content of ``sweep.json``.
+    columns : dict of str to str
+        Grid key -> column name in ``metrics`` and ``summary``.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not is_sweep(self.path):
+            raise DataError(f"{self.path} is not a genloop sweep directory (no {SPEC_FILE})")
+        try:
+            self.spec = json.loads((self.path / SPEC_FILE).read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            raise DataError(f"cannot read {self.path / SPEC_FILE}: not valid JSON") from None
+        self.columns: dict[str, str] = self.spec["columns"]
+
+    def __repr__(self) -> str:
+        return f"Sweep({str(self.path)!r})"
+
+    @property
+    def points(self) -> dict[str, dict[str, Any]]:
+        """Point id -> the point's grid values (dotted keys)."""
+        return {p["id"]: p["values"] for p in self.spec["points"]}
+
+    def point_dir(self, point: str) -> RunDir:
+        return RunDir(self.path / "points" / point)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Every point's metrics: ``point, <grid columns>, variant, seed, generation, ...``."""
+        path = self.path / "metrics.parquet"
+        if path.is_file():
+            from genloop.store.run_dir import read_parquet
+
+            return read_parquet(path)
+        return self.aggregate()
+
+    def aggregate(self) -> pd.DataFrame:
+        """Collect finished units; rewrite ``metrics.parquet`` and ``summary.parquet``."""
+        frames = []
+        for point, values in self.points.items():
+            run_dir = self.point_dir(point)
+            if not run_dir.exists():
+                continue
+            frame = run_dir.collect()
+            frame.insert(0, "point", point)
+            for i, (key, value) in enumerate(values.items()):
+                frame.insert(1 + i, self.columns[key], value)
+            frames.append(frame)
+        grid_cols = list(self.columns.values())
+        frame = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(
+                columns=["point", *grid_cols, "variant", "seed", "generation", "metric", "value"]
+            )
+        )
+        for column in grid_cols:
+            # A column of mixed types (1 and "a") cannot be written as Parquet.
+            if frame[column].map(type).nunique() > 1:
+                frame[column] = frame[column].astype(str)
+        atomic_write_parquet(self.path / "metrics.parquet", frame)
+        write_summary(
+            frame,
+            self.path / "summary.parquet",
+            keys=["point", *grid_cols, "variant", "metric", "generation"],
+        )
+        return frame
+
+    def summary(
+        self, generations: list[int] | None = None, metrics: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Rows of ``summary.parquet`` (default: first, middle and last generation), with theory."""
+        from genloop.store.run_dir import read_parquet
+
+        path = self.path / "summary.parquet"
+        table = read_parquet(path) if path.is_file() else None
+        if table is None:
+            self.aggregate()
+            table = read_parquet(path)
+        if metrics:
+            table = table[table["metric"].isin(metrics)]
+        gens = sorted(table["generation"].unique())
+        if generations is None and gens:
+            generations = sorted({int(gens[0]), int(gens[len(gens) // 2]), int(gens[-1])})
+        if generations is not None:
+            table = table[table["generation"].isin(generations)]
+        table = table.reset_index(drop=True)
+        table["theory"] = self._theory(table)
+        return table
+
+    def _theory(self, table: pd.DataFrame) -> list[float]:
+        import numpy as np
+
+        recipes = {}
+        out = []
+        for row in table.itertuples():
+            if row.point not in recipes:
+                try:
+                    recipes[row.point] = resolve(self.point_dir(row.point).read_config())
+                except GenloopError:
+                    recipes[row.point] = None
+            recipe = recipes[row.point]
+            value = float("nan")
+            if recipe is not None and recipe.bench == "collapse" and row.variant in recipe.variants:
+                from genloop.benches.collapse import theory_curve
+
+                curve = theory_curve(
+                    recipe.variants[row.variant], row.metric, np.array([row.generation])
+                )
+                value = float("nan") if curve is None else float(np.ravel(curve)[0])
+            out.append(value)
+        return out
+
+    def checks(self) -> list[str]:
+        return []
+
+
+def _progress(enabled: bool, total: int, label: str):
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("units"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    progress.start()
+    progress.add_task(label, total=total)
+    return progress
+
+
+def _plan_points(recipe, grid_items, seeds, overrides, quick, variants):
+    """Validate every grid point's config: ``(name, spec, {point id: Recipe})``."""
+    raw = load_raw(recipe) if not isinstance(recipe, dict) else dict(recipe)
+    user = dict(overrides or {})
+    grid = parse_grid(grid_items) if grid_items else (raw.get("grid") or {})
+    if not grid:
+        raise ConfigError("no grid: pass --grid key=v1,v2,... or give the recipe a grid: section")
+    if not isinstance(grid, dict):
+        raise ConfigError("grid must map a dotted config key to a non-empty list of values")
+    clash = sorted(set(grid) & set(user))
+    if clash and grid_items:
+        raise ConfigError(f"{clash[0]!r} is set with --set and varied with --grid; keep one")
+    grid = {k: v for k, v in grid.items() if k not in user}
+    if not grid:
+        raise ConfigError("every grid key is pinned by --set; nothing left to sweep")
+    columns = column_names(list(grid))
+    points = {}
+    for values in expand(grid):
+        pid = point_id(values, columns)
+        try:
+            points[pid] = (
+                values,
+                resolve(
+                    raw,
+                    overrides=user | values,
+                    quick=quick,
+                    seeds=seeds,
+                    variants=variants,
+                    expand_grid=False,
+                ),
+            )
+        except GenloopError as exc:
+            raise type(exc)(f"grid point {pid}: {exc}") from None
+    first = next(iter(points.values()))[1]
+    spec = {
+        "genloop_version": genloop.__version__,
+        "recipe": first.name,
+        "bench": first.bench,
+        "grid": grid,
+        "columns": columns,
+        "seeds": first.seeds,
+        "variants": list(first.variants),
+        "overrides": user,
+        "quick": quick,
+        "points": [{"id": pid, "values": values} for pid, (values, _) in points.items()],
+    }
+    return first.name, spec, {pid: rec for pid, (_, rec) in points.items()}
+
+
+def _prepare(path: Path, spec: dict, recipes: dict) -> None:
+    """Write sweep.json and each point's config/meta (or check they match a resumed sweep)."""
+    if is_sweep(path):
+        saved = Sweep(path).spec
+        keys = ("grid", "seeds", "variants", "overrides", "quick", "points")
+        if any(saved.get(k) != json.loads(json.dumps(spec[k], default=str)) for k in keys):
+            raise DataError(
+                f"{path} holds a different sweep; use --resume {path} to continue "
+                "it or choose another --out"
+            )
+    elif path.exists() and any(path.iterdir()):
+        raise DataError(f"output directory {path} is not empty and is not a sweep")
+    path.mkdir(parents=True, exist_ok=True)
+    for pid, recipe in recipes.items():
+        run_dir = RunDir(path / "points" / pid)
+        if run_dir.exists():
+            if run_dir.read_config() != json.loads(json.dumps(recipe.raw)):
+                raise DataError(
+                    f"point {pid}: its saved config.yaml differs from the recipe "
+                    f"now; use --resume {path} to keep the saved configs"
+                )
+        else:
+            run_dir.path.mkdir(parents=True, exist_ok=True)
+            run_dir.write_config(recipe.raw)
+    if not is_sweep(path):
+        atomic_write_text(path / SPEC_FILE, json.dumps(spec, indent=2, default=str))
+
+
+def run_sweep(
+    recipe: str | Path | dict | None = None,
+    *,
+    grid: list[str] | None = None,
+    seeds: Any = None,
+    overrides: dict[str, Any] | list[str] | None = None,
+    quick: bool = False,
+    variants: list[str] | None = None,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    backend: str = "local",
+    workers: int | None = None,
+    retries: int = 1,
+    ray_address: str | None = None,
+    progress: bool = False,
+) -> Sweep:
+    """Run (or continue) a sweep and aggregate it.
+
+    Parameters
+    ----------
+    recipe : str, Path or dict
+        A shipped recipe name, a YAML path or a mapping (not needed with ``resume``).
+    grid : list of "key=v1,v2,...", optional
+        The grid (default: the recipe's ``grid:`` section); replaces the recipe's grid.
+    seeds, overrides, quick, variants
+        As for :func:`genloop.run`; ``overrides`` apply to every point.
+    out : path, optional
+        The sweep directory (default ``runs/sweep-<recipe>__<seeds>__<time>``). An
+        existing sweep directory of the same sweep is continued.
+    resume : path, optional
+        Continue this sweep directory with its saved configs.
+    backend : {"local", "ray"}
+    workers : int, optional
+        Units at once (default: the number of CPU cores).
+    retries : int
+        Extra attempts for a failed unit.
+    ray_address : str, optional
+        An existing Ray cluster (``ray://host:10001`` or ``auto``); default a local Ray.
+    progress : bool
+        Show a progress bar of units with ETA.
+
+    Returns
+    -------
+    Sweep
+    """
+    if isinstance(overrides, list):
+        from genloop.config import parse_override
+
+        overrides = dict(map(parse_override, overrides))
+    if resume is not None:
+        sweep = Sweep(resume)
+        recipes = {pid: resolve(sweep.point_dir(pid).read_config()) for pid in sweep.points}
+        path = sweep.path
+    else:
+        if recipe is None:
+            raise ConfigError("name a recipe (see `genloop recipes`) or pass --resume SWEEP_DIR")
+        name, spec, recipes = _plan_points(recipe, grid, seeds, overrides, quick, variants)
+        if out is None:
+            first = spec["seeds"]
+            seed_text = f"{first[0]}-{first[-1]}" if len(first) > 1 else str(first[0])
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            out = default_root() / f"sweep-{name}__{seed_text}__{stamp}"
+        path = Path(out)
+        _prepare(path, spec, recipes)
+        sweep = Sweep(path)
+    executor = make_executor(backend, workers, retries, ray_address)
+    _execute(sweep, recipes, executor, progress)
+    return sweep
+
+
+def _execute(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
+    tasks, skipped = [], 0
+    for pid, recipe in recipes.items():
+        run_dir = sweep.point_dir(pid)
+        meta = run_dir.read_meta() or {
+            "genloop_version": genloop.__version__,
+            "recipe": recipe.name,
+            "bench": recipe.bench,
+            "variants": list(recipe.variants),
+            "seeds": recipe.seeds,
+            "engine": {},
+            "sweep": str(sweep.path),
+            "point": pid,
+            "values": sweep.points[pid],
+        }
+        run_dir.write_meta(meta)
+        for unit, variant, seeds, engine, steps in plan_units(recipe):
+            if run_dir.unit_done(unit):
+                skipped += 1
+                continue
+            tasks.append(
+                UnitTask(pid, str(run_dir.path), unit, variant, tuple(seeds), engine, steps)
+            )
+    log_path = sweep.path / "logs" / "sweep.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    engines: dict[str, dict[str, str]] = {pid: {} for pid in recipes}
+    seconds: dict[str, float] = dict.fromkeys(recipes, 0.0)
+    started = time.time()
+    with (
+        open(log_path, "a", encoding="utf-8") as log,
+        _progress(progress, len(tasks) + skipped, f"sweep {sweep.spec['recipe']}") as live,
+    ):
+        task_id = live.task_ids[0] if live is not None else None
+        if live is not None:
+            live.advance(task_id, skipped)
+        log.write(
+            f"{datetime.now().isoformat(timespec='seconds')} start: {len(tasks)} units "
+            f"to run, {skipped} finished, backend {executor.name}, "
+            f"{executor.workers} workers\n"
+        )
+        log.flush()
+
+        def on_done(task: UnitTask, result: dict) -> None:
+            engines[task.point][task.variant] = result["engine"]
+            seconds[task.point] += result["seconds"]
+            log.write(
+                f"{datetime.now().isoformat(timespec='seconds')} done {task.point}/"
+                f"{task.unit} in {result['seconds']} s ({result['engine']})\n"
+            )
+            log.flush()
+            if live is not None:
+                live.advance(task_id, 1)
+
+        def on_error(task: UnitTask, message: str) -> None:
+            failures.append(f"{task.point}/{task.unit}: {message}")
+            log.write(
+                f"{datetime.now().isoformat(timespec='seconds')} FAILED {task.point}/"
+                f"{task.unit}: {message}\n"
+            )
+            log.flush()
+            if live is not None:
+                live.advance(task_id, 1)
+
+        executor.run(tasks, on_done, on_error)
+    for pid in recipes:
+        run_dir = sweep.point_dir(pid)
+        meta = run_dir.read_meta()
+        meta["engine"].update(engines[pid])
+        meta["seconds"] = round(meta.get("seconds", 0) + seconds[pid], 3)
+        run_dir.write_meta(meta)
+    sweep.aggregate()
+    spec_meta = sweep.path / "logs" / "last_run.json"
+    atomic_write_text(
+        spec_meta,
+        json.dumps(
+            {
+                "units_run": len(tasks),
+                "units_skipped": skipped,
+                "failed": len(failures),
+                "backend": executor.name,
+                "workers": executor.workers,
+                "seconds": round(time.time() - started, 3),
+            },
+            indent=2,
+        ),
+    )
+    if failures:
+        raise GenloopError(
+            f"{len(failures)} of {len(tasks)} units failed (see "
+            f"{log_path}); first: {failures[0]}; rerun to retry them"
+        )
