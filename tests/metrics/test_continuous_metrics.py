@@ -197,6 +197,8 @@ def test_component_std(make_context):
         "component_std": pytest.approx(0.5 * (math.sqrt(2.5) + 3.0)),
         "component_std_min": pytest.approx(math.sqrt(2.5)),
         "component_std_max": pytest.approx(3.0),
+        # det^(1/4): (1·4)^(1/4) = sqrt(2) and (9·9)^(1/4) = 3; median of two = their mean
+        "component_std_geometric": pytest.approx(0.5 * (math.sqrt(2) + 3.0)),
     }
     single = ComponentStd().measure(make_context(GaussianModel([0.0], [[4.0]])))
     assert single["component_std"] == pytest.approx(2.0)
