@@ -22,10 +22,16 @@ def quadratic_features(X: np.ndarray) -> np.ndarray:
     matrix product per batch, instead of many passes over (S, K, N, d) arrays. Callers
     centre each dataset first, which keeps the expansion's cancellation negligible.
     """
-    d = X.shape[2]
+    seeds, n_points, d = X.shape
     upper_i, upper_j = np.triu_indices(d)
-    Xt = np.swapaxes(X, 1, 2)
-    return np.concatenate([Xt[:, upper_i] * Xt[:, upper_j], Xt, np.ones_like(Xt[:, :1])], axis=1)
+    n_quad = len(upper_i)
+    out = np.empty((seeds, n_quad + d + 1, n_points))
+    coordinates = out[:, n_quad : n_quad + d]
+    coordinates[...] = np.swapaxes(X, 1, 2)  # point axis last: contiguous rows below
+    for row, (i, j) in enumerate(zip(upper_i, upper_j, strict=True)):
+        np.multiply(coordinates[:, i], coordinates[:, j], out=out[:, row])
+    out[:, -1] = 1.0
+    return out
 
 
 def estimate_parameters(X, resp, reg_covar, covariance_type, features=None):
@@ -160,7 +166,8 @@ def sample_mixtures(rng, weights, means, covariances, covariance_type, n_samples
 
     Component labels are drawn i.i.d. from the weights, which gives the same multiset
     distribution as sklearn's multinomial counts (sklearn returns points grouped by
-    component; the order is irrelevant to every fit in genloop).
+    component; the order is irrelevant to every fit in genloop); points are
+    ``mean + L z`` with ``L`` the Cholesky factor (sklearn uses an SVD: same law).
 
     Parameters
     ----------
@@ -178,15 +185,27 @@ def sample_mixtures(rng, weights, means, covariances, covariance_type, n_samples
     """
     seeds, k, d = means.shape
     cumulative = np.cumsum(weights, axis=1)
-    cumulative[:, -1] = np.inf  # rounding must never push a draw past the last component
-    labels = (rng.random((seeds, n_samples))[..., None] >= cumulative[:, None, :]).sum(-1)
+    u = rng.random((seeds, n_samples))
+    labels = np.zeros((seeds, n_samples), dtype=np.int64)
+    # Label = number of cumulative weights below u; the last component takes the rest,
+    # so rounding in the cumulative sum can never push a draw past it.
+    for component in range(k - 1):
+        labels += u >= cumulative[:, component, None]
+    z = rng.standard_normal((seeds, d, n_samples))
     rows = np.arange(seeds)[:, None]
-    z = rng.standard_normal((seeds, n_samples, d))
-    centre = means[rows, labels]
+    out = np.empty((seeds, d, n_samples))
+    # Coordinate by coordinate on (S, n) arrays: faster than stacks of tiny matmuls.
     if covariance_type == "full":
-        factors = np.linalg.cholesky(covariances)[rows, labels]
-        for j in range(d):
-            centre += factors[..., :, j] * z[..., j, None]
-        return centre, labels
-    scale = np.sqrt(covariances)[rows, labels]
-    return centre + (scale if covariance_type == "diag" else scale[..., None]) * z, labels
+        factors = np.linalg.cholesky(covariances)
+        for i in range(d):
+            out[:, i] = means[rows, labels, i]
+            for j in range(i + 1):
+                out[:, i] += factors[rows, labels, i, j] * z[:, j]
+    else:
+        scale = np.sqrt(covariances)[rows, labels]
+        for i in range(d):
+            out[:, i] = (
+                means[rows, labels, i]
+                + (scale[..., i] if covariance_type == "diag" else scale) * z[:, i]
+            )
+    return np.ascontiguousarray(np.swapaxes(out, 1, 2)), labels
