@@ -21,6 +21,7 @@ from genloop.errors import DataError
 from genloop.registry import resolve as resolve_component
 from genloop.runner import default_root, execute
 from genloop.store.run_dir import RunDir
+from genloop.store.tidy import values_at
 
 
 class Run:
@@ -79,7 +80,8 @@ class Run:
             generations = sorted({int(all_gens[0]), int(all_gens[len(all_gens) // 2]),
                                   int(all_gens[-1])})
         if generations is not None:
-            frame = frame[frame["generation"].isin(generations)]
+            # Seeds that stopped early keep their last values (see store.tidy).
+            frame = values_at(frame, generations)
         grouped = frame.groupby(["variant", "metric", "generation"], sort=False)["value"]
         table = pd.DataFrame({
             "seeds": grouped.size(), "median": grouped.median(),

@@ -29,13 +29,24 @@ def _matplotlib():
 
 
 def quantile_bands(metrics: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Median, 10% and 90% quantiles and mean of one metric per variant and generation."""
-    rows = metrics[metrics["metric"] == metric]
-    grouped = rows.groupby(["variant", "generation"])["value"]
-    return pd.DataFrame({
-        "median": grouped.median(), "q10": grouped.quantile(0.1),
-        "q90": grouped.quantile(0.9), "mean": grouped.mean(), "n": grouped.size(),
-    }).reset_index()
+    """Median, 10% and 90% quantiles and mean of one metric per variant and generation.
+
+    Seeds that stopped early (absorbed) count with their last value at later generations.
+    """
+    from genloop.store.tidy import wide
+
+    parts = []
+    for variant in metrics.loc[metrics["metric"] == metric, "variant"].unique():
+        table = wide(metrics, metric, variant)
+        parts.append(pd.DataFrame({
+            "variant": variant, "generation": table.index,
+            "median": table.median(axis=1).to_numpy(),
+            "q10": table.quantile(0.1, axis=1).to_numpy(),
+            "q90": table.quantile(0.9, axis=1).to_numpy(),
+            "mean": table.mean(axis=1).to_numpy(), "n": table.count(axis=1).to_numpy(),
+        }))
+    columns = ["variant", "generation", "median", "q10", "q90", "mean", "n"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def metric_curves(metrics: pd.DataFrame, config, out_dir: Path, theory=None) -> Path | None:
