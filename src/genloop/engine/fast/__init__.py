@@ -7,13 +7,15 @@
   distribution to the sample-level loop (not bit-identical: they draw one generation's
   randomness for all seeds from one stream, see :mod:`genloop.engine.fast.plan`).
 * :class:`BatchedGaussianMixture` runs scikit-learn's EM on ``S`` datasets at once, with
-  :func:`sample_mixtures` for the next generation's data.
+  :func:`sample_mixtures` for the next generation's data; :func:`simulate_gmm` runs the
+  whole Gaussian-mixture loop (fit, sample, mix) for a batch of seeds.
 * :func:`limited_threads` caps BLAS/OpenMP pools around tiny-matrix work.
 
 All of them take a :class:`PoolPlan` (the mixing policy as counts) where a policy applies.
 """
 
 from genloop.engine.fast.batched_em import BatchedGaussianMixture, sample_mixtures
+from genloop.engine.fast.batched_gmm import MixtureGeneration, mix_batched, simulate_gmm
 from genloop.engine.fast.exact_categorical import CategoricalGeneration, ExactCategorical
 from genloop.engine.fast.exact_gaussian import ExactGaussian, GaussianGeneration, simulate_gaussian
 from genloop.engine.fast.gaussian_trajectory import GaussianTrajectory, replace_trajectory
@@ -27,10 +29,13 @@ __all__ = [
     "ExactGaussian",
     "GaussianGeneration",
     "GaussianTrajectory",
+    "MixtureGeneration",
     "PoolPlan",
     "batch_key",
     "limited_threads",
+    "mix_batched",
     "replace_trajectory",
     "sample_mixtures",
     "simulate_gaussian",
+    "simulate_gmm",
 ]
