@@ -18,6 +18,8 @@ FAMILIES: dict[str, str] = {
     "gaussian": "genloop.families.gaussian:Gaussian",
     "gmm": "genloop.families.gmm:GaussianMixture",
     "kde": "genloop.families.kde:KernelDensity",
+    # text (token blocks)
+    "ngram": "genloop.families.ngram:NGram",
 }
 
 SOURCES: dict[str, str] = {
@@ -28,6 +30,9 @@ SOURCES: dict[str, str] = {
     "wordfreq": "genloop.data.wordfreq_source:WordfreqSource",
     "sklearn": "genloop.data.sklearn_source:SklearnSource",
     "file": "genloop.data.files:FileSource",
+    # text: token blocks of a corpus
+    "shakespeare": "genloop.data.text:ShakespeareSource",
+    "text": "genloop.data.text:TextFileSource",
 }
 
 METRICS: dict[str, str] = {
@@ -49,6 +54,12 @@ METRICS: dict[str, str] = {
     "heldout_loglik": "genloop.metrics.continuous:HeldoutLogLik",
     "gmm_l2": "genloop.metrics.continuous:MixtureL2",
     "component_std": "genloop.metrics.continuous:ComponentStd",
+    # text
+    "heldout_perplexity": "genloop.metrics.text:HeldoutPerplexity",
+    "sample_perplexity": "genloop.metrics.text:SamplePerplexity",
+    "text_diversity": "genloop.metrics.text:TextDiversity",
+    "lost_rare_words": "genloop.metrics.text:LostRareWords",
+    "text_samples": "genloop.metrics.text:TextSamples",
 }
 
 BENCHES: dict[str, str] = {
