@@ -128,8 +128,13 @@ def build_family(spec: ComponentSpec, source) -> Any:
             f"family {spec.name!r} models {cls.kind} data but source {source.describe()} "
             f"gives {source.kind} data"
         )
-    if "n_states" in inspect.signature(cls.__init__).parameters and source.n_states:
-        extra = {"n_states": spec.params.get("n_states", source.n_states)}
+    # Sizes the source knows (categorical states, a text vocabulary) fill the family
+    # parameter of the same name unless the recipe sets it.
+    parameters = inspect.signature(cls.__init__).parameters
+    for size in ("n_states", "vocab_size"):
+        value = getattr(source, size, None)
+        if size in parameters and value:
+            extra[size] = spec.params.get(size, value)
     return _bind("family", spec, cls, extra)
 
 
