@@ -77,18 +77,21 @@ class _Pipe:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
         # Move the child's ends above 4 so that wiring them onto 3 and 4 cannot clobber.
-        high_r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 5)
-        high_w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 5)
+        high_r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD_CLOEXEC, 5)
+        high_w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD_CLOEXEC, 5)
         os.close(to_child_r)
         os.close(from_child_w)
 
         def wire():  # in the child: the pipe ends Chromium expects on fds 3 and 4
-            os.dup2(high_r, 3)
+            os.dup2(high_r, 3)  # dup2 clears close-on-exec: these two survive the exec
             os.dup2(high_w, 4)
 
+        # close_fds=False: with pass_fds, fds 3 and 4 would be checked before `wire`
+        # runs, when they may not exist. Python's own fds are not inheritable (PEP 446),
+        # so nothing else leaks into the browser.
         self.process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            pass_fds=(3, 4, high_r, high_w),
+            close_fds=False,
             preexec_fn=wire,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -50,12 +50,13 @@ def find_runs(root: str | Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _flatten(mapping: dict, prefix: str = "") -> dict:
+def flatten_config(mapping: dict, prefix: str = "", sep: str = "_") -> dict:
+    """Nested mappings to one level: ``{"mixing": {"policy": x}}`` -> ``{"mixing_policy": x}``."""
     flat = {}
     for key, value in mapping.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}_"))
+            flat.update(flatten_config(value, f"{name}{sep}", sep))
         elif isinstance(value, (list, tuple)):
             flat[name] = json.dumps(value, default=str)
         else:
@@ -134,7 +135,7 @@ def _tables(root: Path):
             for variant, config in _variant_configs(point_path).items():
                 config_rows.append(
                     {"run": name, "kind": kind, "point": point, "variant": variant}
-                    | _flatten(config)
+                    | flatten_config(config)
                 )
     return metric_files, summary_files, ledger_files, config_rows, run_rows
 

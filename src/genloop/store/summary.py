@@ -80,6 +80,48 @@ def bootstrap_median_ci(
     return low, high
 
 
+def bootstrap_median_difference(
+    a: dict[int, float],
+    b: dict[int, float],
+    *,
+    n_boot: int = N_BOOT,
+    confidence: float = CONFIDENCE,
+    seed: int = BOOT_SEED,
+) -> tuple[float, float, float, bool]:
+    """Difference of medians ``median(b) - median(a)`` across seeds, with a bootstrap CI.
+
+    When both sides have the same seeds, the seeds are resampled *paired* (the same
+    resampled seeds on both sides): runs with equal seeds share their real data and
+    streams, and pairing keeps that shared noise out of the interval. Otherwise each side
+    is resampled on its own.
+
+    Parameters
+    ----------
+    a, b : dict of int to float
+        Seed -> value.
+
+    Returns
+    -------
+    difference, low, high : float
+        ``low``/``high`` are NaN when a side has fewer than two seeds.
+    paired : bool
+    """
+    rng = np.random.default_rng([seed, len(a), len(b)])
+    paired = set(a) == set(b)
+    keys_a = sorted(a)
+    values_a = np.array([a[k] for k in keys_a])
+    values_b = np.array([b[k] for k in (keys_a if paired else sorted(b))])
+    difference = float(np.median(values_b) - np.median(values_a))
+    if min(len(values_a), len(values_b)) < 2:
+        return difference, float("nan"), float("nan"), paired
+    index_a = rng.integers(0, len(values_a), size=(n_boot, len(values_a)))
+    index_b = index_a if paired else rng.integers(0, len(values_b), size=(n_boot, len(values_b)))
+    boots = np.median(values_b[index_b], axis=1) - np.median(values_a[index_a], axis=1)
+    alpha = (1.0 - confidence) / 2
+    low, high = np.quantile(boots, [alpha, 1 - alpha])
+    return difference, float(low), float(high), paired
+
+
 def summarize(
     metrics: pd.DataFrame,
     keys: list[str] | None = None,
