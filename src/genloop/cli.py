@@ -67,11 +67,15 @@ def print_summary(run, generations=None, metrics=None) -> None:
     for variant, part in table_data.groupby("variant", sort=False):
         title = f"{run.path.name}" + ("" if variant == "default" else f" — {variant}")
         table = Table(title=title, title_justify="left")
-        for col in ("metric", "generation", "median", "10%–90%", "mean ± SE", "theory (mean)"):
+        for col in ("metric", "gen", "median [95% CI]", "10%–90%", "mean ± SE",
+                    "theory (mean)"):
             table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
         for r in part.itertuples():
+            # The CI is a bootstrap over seeds of the median (genloop.store.summary).
+            ci = f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.seeds > 1 else ""
             table.add_row(
-                r.metric, str(r.generation), _fmt(r.median), f"{_fmt(r.q10)} – {_fmt(r.q90)}",
+                r.metric, str(r.generation), _fmt(r.median) + ci,
+                f"{_fmt(r.q10)} – {_fmt(r.q90)}",
                 f"{_fmt(r.mean)} ± {_fmt(r.sem)}" if r.seeds > 1 else _fmt(r.mean),
                 _fmt(r.theory),
             )
@@ -91,6 +95,8 @@ def run(
     out: Path = typer.Option(None, help="Run directory (default runs/<recipe>__<seeds>__<time>)."),
     resume: Path = typer.Option(None, help="Continue an interrupted run directory."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+    mlflow: bool = typer.Option(False, "--mlflow", help="Log to MLflow (./mlruns)."),
+    mlflow_uri: str = typer.Option(None, help="MLflow tracking URI (implies --mlflow)."),
 ):
     """Run a recipe (every seed and variant) into a run directory."""
     from genloop import api
@@ -106,6 +112,12 @@ def run(
     if not quiet:
         print_summary(result)
         console.print(f"run directory: {result.path}")
+    if mlflow or mlflow_uri:
+        from genloop.report.tracking import log_to_mlflow
+
+        run_id = log_to_mlflow(result.path, mlflow_uri)
+        if not quiet:
+            console.print(f"logged to MLflow run {run_id} ({mlflow_uri or 'mlruns/'})")
 
 
 @app.command()
@@ -129,9 +141,15 @@ def show(
     generations: str = typer.Option(None, help="Comma-separated generations to show."),
     metric: list[str] = typer.Option(None, "--metric", help="Only these metrics (repeatable)."),
 ):
-    """Summary table: medians, 10–90% quantiles, mean ± SE and theory per generation."""
+    """Summary table: medians with bootstrap CI, 10–90% quantiles, mean ± SE and theory."""
     from genloop import api
+    from genloop.sweep import Sweep, is_sweep
 
+    if is_sweep(run_dir):
+        from genloop.cli_results import print_sweep_summary
+
+        print_sweep_summary(Sweep(run_dir), _int_list(generations), metric or None)
+        return
     print_summary(api.load(run_dir), generations=_int_list(generations), metrics=metric or None)
 
 
@@ -158,6 +176,8 @@ def demo(
 
     run_demo(out=out, console=console)
 
+
+import genloop.cli_results  # noqa: E402, F401  (registers sweep, query, compare, report)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
