@@ -61,6 +61,9 @@ class Run:
     def summary(self, generations: list[int] | None = None, metrics: list[str] | None = None):
         """Per variant, metric and generation: median, 10/90% quantiles, mean ± SE, theory.
 
+        ``ci_low``/``ci_high`` bound the median: a 95% percentile bootstrap over seeds
+        (2,000 resamples, seeded; NaN for one seed).
+
         Parameters
         ----------
         generations : list of int, optional
@@ -88,6 +91,12 @@ class Run:
             "q10": grouped.quantile(0.1), "q90": grouped.quantile(0.9),
             "mean": grouped.mean(), "sem": grouped.sem(),
         }).reset_index()
+        # The bootstrap CI of the median across seeds (see genloop.store.summary).
+        from genloop.store.summary import summarize
+
+        keys = ["variant", "metric", "generation"]
+        ci = summarize(frame, keys)[[*keys, "ci_low", "ci_high"]]
+        table = table.merge(ci, on=keys, how="left")
         table["theory"] = [self._theory(r.variant, r.metric, r.generation)
                            for r in table.itertuples()]
         return table
@@ -180,9 +189,12 @@ def run(
     return Run(run_dir.path)
 
 
-def load(run_dir: str | Path) -> Run:
-    """Open an existing run directory."""
+def load(run_dir: str | Path):
+    """Open an existing run directory (a :class:`Run`) or sweep directory (a ``Sweep``)."""
     path = Path(run_dir)
     if not path.is_dir():
         raise DataError(f"run directory not found: {path}")
-    return Run(path)
+    from genloop.sweep import Sweep, is_sweep
+
+    return Sweep(path) if is_sweep(path) else Run(path)
+
