@@ -36,17 +36,38 @@ from genloop.errors import DataError
 METRIC_COLUMNS = ["variant", "seed", "generation", "metric", "value"]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename."""
+# mkstemp makes files readable by the owner only; results should get the usual mode.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _temporary(path: Path) -> Path:
+    """A fresh, uniquely named file beside ``path``: writers never share a temporary."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_UMASK)
+    os.close(fd)
+    return Path(tmp)
+
+
+def atomic_write_with(path: Path, write) -> None:
+    """Call ``write(temporary_path)``, then rename the temporary onto ``path``.
+
+    A process killed at any moment leaves either the old file or the new one, never a
+    part of one (at worst a stray ``.<name>.*.tmp`` beside it).
+    """
+    tmp = _temporary(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    atomic_write_with(path, lambda tmp: tmp.write_bytes(data))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -54,10 +75,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    atomic_write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def rows_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -168,9 +186,8 @@ class RunDir:
         partial = self.partial_dir(unit)
         partial.mkdir(parents=True, exist_ok=True)
         state = partial / f"state_{generation}.safetensors"
-        tmp = partial / f".state_{generation}.tmp"
-        save_file({k: np.require(v, requirements="C") for k, v in arrays.items()}, str(tmp))
-        os.replace(tmp, state)
+        contiguous = {k: np.require(v, requirements="C") for k, v in arrays.items()}
+        atomic_write_with(state, lambda tmp: save_file(contiguous, str(tmp)))
         atomic_write_parquet(partial / f"rows_{generation}.parquet", rows_frame(rows))
         marker = partial / "marker.json"
         previous = self._marker_generation(marker)
