@@ -158,8 +158,10 @@ class BatchedGaussianMixture:
         for iteration in range(1, self.max_iter + 1):
             if active.size == 0:
                 break
-            Xa = X[active]
-            fa = None if features is None else features[active]
+            # Every seed is active in the first iterations: skip the gathers then.
+            everyone = active.size == seeds
+            Xa = X if everyone else X[active]
+            fa = features if everyone or features is None else features[active]
             log_likelihood, log_resp = e_step(
                 Xa, weights[active], means[active], prec_chol[active], cov_type, fa
             )

@@ -104,10 +104,11 @@ def batched_kmeans(
     """
     seeds, _, _ = X.shape
     rows = np.arange(seeds)
-    tolerance = tol * X.var(axis=1).mean(axis=1)
     shift = X.mean(axis=1, keepdims=True)
     X = X - shift
     x_squared = np.einsum("snd,snd->sn", X, X)
+    # sklearn's tolerance: tol times the mean per-feature variance of the data.
+    tolerance = tol * x_squared.mean(axis=1) / X.shape[2]
     centers = X[rows[:, None], kmeans_plusplus(X, n_clusters, rng)]
     labels = _nearest(_squared_distances(X, centers, x_squared))
     n_iter = np.zeros(seeds, dtype=np.int64)

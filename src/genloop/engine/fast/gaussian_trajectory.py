@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from genloop.engine.fast.plan import batch_generator, batch_key
+from genloop.engine.fast.threads import limited_threads
 from genloop.errors import ConfigError, DataError
 
 
@@ -95,6 +96,11 @@ def replace_trajectory(
         raise ConfigError(
             f"seeds must hold one seed per row: {data.shape[0]}, got {seeds_array.shape}"
         )
+    with limited_threads(1):
+        return _trajectory(data, n, generations, seeds_array, estimator, purpose)
+
+
+def _trajectory(data, n, generations, seeds_array, estimator, purpose) -> GaussianTrajectory:
     size, n0, d = data.shape
     divisor = n if estimator == "mle" else n - 1
     key = batch_key(seeds_array)
