@@ -60,12 +60,15 @@ class PageCheck:
     title : str
     dialogs : list of str
         Messages of any ``alert``/``confirm`` the page opened (a report has none).
+    text : str
+        The page's visible text (``document.body.innerText``).
     """
 
     errors: list[str] = field(default_factory=list)
     images: list[tuple[int, int, str]] = field(default_factory=list)
     title: str = ""
     dialogs: list[str] = field(default_factory=list)
+    text: str = ""
 
 
 class _Pipe:
@@ -211,11 +214,14 @@ def check_page(
                 session=session,
             )
             images = [tuple(i) for i in json.loads(result["result"]["value"])]
-            title = pipe.send(
-                "Runtime.evaluate",
-                {"expression": "document.title", "returnByValue": True},
-                session=session,
-            )["result"]["value"]
+            title, text = (
+                pipe.send(
+                    "Runtime.evaluate",
+                    {"expression": expression, "returnByValue": True},
+                    session=session,
+                )["result"].get("value", "")
+                for expression in ("document.title", "document.body.innerText")
+            )
             if screenshot is not None:
                 shot = pipe.send(
                     "Page.captureScreenshot",
@@ -223,14 +229,16 @@ def check_page(
                     session=session,
                     timeout=60,
                 )
-                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-                Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
+                from genloop.store.run_dir import atomic_write_bytes
+
+                atomic_write_bytes(Path(screenshot), base64.b64decode(shot["data"]))
         finally:
             pipe.close()
     return PageCheck(
         errors=_errors(pipe.events),
         images=images,
         title=title,
+        text=text,
         dialogs=[
             e["params"].get("message", "")
             for e in pipe.events

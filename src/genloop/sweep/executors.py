@@ -72,6 +72,25 @@ def run_unit_task(task: UnitTask) -> dict:
     }
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, end this worker when the sweep's process dies.
+
+    Without it, workers of a parent killed with SIGKILL would finish their units alone
+    and might write the same unit files as a rerun of the sweep at the same time.
+    """
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:  # another libc: workers then outlive a killed parent
+            pass
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
@@ -149,7 +168,9 @@ class LocalExecutor(Executor):
         context = multiprocessing.get_context("spawn")
         while pending:
             pool = ProcessPoolExecutor(
-                max_workers=min(self.workers, len(pending)), mp_context=context
+                max_workers=min(self.workers, len(pending)),
+                mp_context=context,
+                initializer=_die_with_parent,
             )
             futures = {pool.submit(run_unit_task, task): task for task in pending}
             pending = []
@@ -242,7 +263,7 @@ def make_executor(
     ``workers`` defaults to the number of CPU cores; ``local`` with one worker runs the
     units in this process.
     """
-    workers = workers or os.cpu_count() or 1
+    workers = (os.cpu_count() or 1) if workers is None else workers
     if backend == "local":
         cls = SerialExecutor if workers == 1 else LocalExecutor
         return cls(workers, retries)
