@@ -17,7 +17,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.engine.rng import as_generator
+from genloop.rng import as_generator
 from genloop.errors import ConfigError, DataError
 from genloop.families.base import DensityFamily
 

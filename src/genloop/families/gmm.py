@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.mixture import GaussianMixture as _SklearnGaussianMixture
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.engine.rng import as_generator
+from genloop.rng import as_generator
 from genloop.errors import ConfigError, DataError
 from genloop.families.base import DensityFamily
 from genloop.families.gaussian import (
