@@ -18,6 +18,7 @@ RECIPE = {
     "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
     "n": 30, "generations": 6, "holdout": 50, "metrics": ["log_variance"],
     "variants": {"mle": {}, "unbiased": {"family.estimator": "unbiased"}},
+    "engine": "samples",  # one unit per seed; fast paths run a batch of seeds per unit
 }
 GRID = ["mixing.policy=replace,accumulate"]
 
@@ -56,6 +57,17 @@ def test_process_pool_gives_the_serial_results_and_reruns_skip(tmp_path):
     assert again.metrics.equals(serial)
     resumed = run_sweep(resume=tmp_path / "pool", workers=1)
     assert resumed.metrics.equals(serial)
+
+
+def test_fast_path_batch_units_match_run(tmp_path):
+    recipe = RECIPE | {"engine": "auto"}
+    sweep = run_sweep(recipe, grid=GRID, out=tmp_path / "s", workers=1)
+    alone = genloop.run(recipe, overrides={"mixing.policy": "replace"}, out=tmp_path / "r")
+    metrics = sweep.metrics
+    point = metrics[metrics["point"] == "policy=replace"].drop(columns=["point", "policy"])
+    assert point.reset_index(drop=True).equals(alone.metrics)
+    assert sorted(p.name for p in (tmp_path / "r" / "units").glob("*.parquet")) == sorted(
+        p.name for p in (tmp_path / "s" / "points" / "policy=replace" / "units").glob("*.parquet"))
 
 
 def test_damaged_unit_is_recomputed(tmp_path):

@@ -243,6 +243,9 @@ def _plan_points(recipe, grid_items, seeds, overrides, quick, variants):
         "overrides": user,
         "quick": quick,
         "points": [{"id": pid, "values": values} for pid, (values, _) in points.items()],
+        # Each point's resolved config, so --resume can rebuild a point whose
+        # config.yaml a kill prevented.
+        "configs": {pid: rec.raw for pid, (_, rec) in points.items()},
     }
     return first.name, spec, {pid: rec for pid, (_, rec) in points.items()}
 
@@ -260,6 +263,9 @@ def _prepare(path: Path, spec: dict, recipes: dict) -> None:
     elif path.exists() and any(path.iterdir()):
         raise DataError(f"output directory {path} is not empty and is not a sweep")
     path.mkdir(parents=True, exist_ok=True)
+    if not is_sweep(path):
+        # First, so that a sweep killed while writing point configs is still a sweep.
+        atomic_write_text(path / SPEC_FILE, json.dumps(spec, indent=2, default=str))
     for pid, recipe in recipes.items():
         run_dir = RunDir(path / "points" / pid)
         if run_dir.exists():
@@ -271,8 +277,6 @@ def _prepare(path: Path, spec: dict, recipes: dict) -> None:
         else:
             run_dir.path.mkdir(parents=True, exist_ok=True)
             run_dir.write_config(recipe.raw)
-    if not is_sweep(path):
-        atomic_write_text(path / SPEC_FILE, json.dumps(spec, indent=2, default=str))
 
 
 def run_sweep(
@@ -326,6 +330,11 @@ def run_sweep(
         overrides = dict(map(parse_override, overrides))
     if resume is not None:
         sweep = Sweep(resume)
+        for pid in sweep.points:
+            run_dir = sweep.point_dir(pid)
+            if not run_dir.exists():
+                run_dir.path.mkdir(parents=True, exist_ok=True)
+                run_dir.write_config(sweep.spec["configs"][pid])
         recipes = {pid: resolve(sweep.point_dir(pid).read_config()) for pid in sweep.points}
         path = sweep.path
     else:
