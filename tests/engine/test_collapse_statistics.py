@@ -87,7 +87,8 @@ def test_gmm_components_narrow(tmp_path):
     # ≈ 18× by generation 100 with these seeds; a refit on the pool plus original data,
     # i.e. a broken replace policy, stays near 1×).
     run = genloop.run("nature-gmm", quick=True, out=tmp_path / "r",
-                      overrides={"metrics": ["component_std"], "snapshots": []})
+                      overrides={"metrics": ["component_std"], "snapshots": [],
+                                 "engine": "samples"})
     start = np.median(final(run.metrics, "component_std", 0))
     end = np.median(final(run.metrics, "component_std", 120))
     assert end < start / 10, (start, end)

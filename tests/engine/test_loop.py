@@ -15,6 +15,8 @@ GAUSS = {
     "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 2},
     "n": 30, "generations": 12, "holdout": 50,
     "metrics": ["log_variance", "mean_shift"],
+    # These tests are about the sample-level loop (fast paths: test_fast_integration.py).
+    "engine": "samples",
 }
 
 

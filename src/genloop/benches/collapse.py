@@ -105,9 +105,32 @@ def plot(metrics: pd.DataFrame, config: CollapseConfig, out_dir, run_path=None) 
 
 
 def _run_seed(config, ctx):
+    from genloop.engine.fast_run import choose_engine
     from genloop.engine.loop import run_seed
 
-    return run_seed(config, ctx)
+    used = run_seed(config, ctx)
+    # Record why auto fell back to the sample loop (meta.json keeps the returned name).
+    reason = choose_engine(config)[1] if config.engine == "auto" else ""
+    return f"{used} ({reason})" if reason else used
 
 
-BENCH = Bench(name="collapse", config_model=CollapseConfig, run_seed=_run_seed, plot=plot)
+def _batch_engine(config):
+    from genloop.engine.fast_run import batch_engine
+
+    return batch_engine(config)
+
+
+def _run_batch(config, ctx):
+    from genloop.engine.fast_run import run_batch
+
+    return run_batch(config, ctx)
+
+
+BENCH = Bench(
+    name="collapse",
+    config_model=CollapseConfig,
+    run_seed=_run_seed,
+    plot=plot,
+    batch_engine=_batch_engine,
+    run_batch=_run_batch,
+)

@@ -102,6 +102,15 @@ def _load_snapshots(unit: Path, family) -> list:
     return snaps
 
 
+def _model_extent(model) -> np.ndarray:
+    """Points spanning a model's mass (mean ± 3 SD per component), shape (2k, d)."""
+    from genloop.metrics.model_views import model_mixture
+
+    _, means, covariances = model_mixture(model)
+    spread = 3 * np.sqrt(np.diagonal(covariances, axis1=-2, axis2=-1))
+    return np.concatenate([means - spread, means + spread])
+
+
 def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
     """The Nature-GMM-style figure: the model's density at each snapshot generation.
 
@@ -123,20 +132,29 @@ def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
     dim = first_pool.shape[1]
     if dim > 2:
         return None
+    # Exact fast paths keep no pool rows after generation 0 (their snapshots hold an
+    # empty pool): frame the plots by every pool that has rows, else by the models.
+    pools = [pool for snaps in rows.values() for _, _, pool in snaps if len(pool)]
+    if pools:
+        framed = np.concatenate(pools)
+    else:
+        framed = np.concatenate([_model_extent(model) for snaps in rows.values()
+                                 for _, model, _ in snaps])
     plt = _matplotlib()
     n_cols = max(len(s) for s in rows.values())
     fig, axes = plt.subplots(
         len(rows), n_cols, figsize=(2.6 * n_cols, 2.5 * len(rows)), squeeze=False
     )
-    lo = first_pool.min(axis=0) - 1.0
-    hi = first_pool.max(axis=0) + 1.0
+    lo = framed.min(axis=0) - 1.0
+    hi = framed.max(axis=0) + 1.0
     for row_axes, (variant, snaps) in zip(axes, rows.items(), strict=False):
         for ax, (generation, model, pool) in zip(row_axes, snaps, strict=False):
             dots = pool[:: max(1, len(pool) // 300)]
             if dim == 1:
                 grid = np.linspace(lo[0], hi[0], 400)[:, None]
                 ax.plot(grid[:, 0], np.exp(model.score_samples(grid)))
-                ax.hist(pool[:, 0], bins=40, density=True, alpha=0.3)
+                if len(pool):
+                    ax.hist(pool[:, 0], bins=40, density=True, alpha=0.3)
             else:
                 xs, ys = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
                 grid = np.column_stack([xs.ravel(), ys.ravel()])

@@ -5,6 +5,12 @@ calls it once per generation and writes the rows; reports only read them. Metric
 models only through the Generator contract (:mod:`genloop.families.base`) plus the
 fitted attributes a family documents (``probabilities_``, ``mean_``/``covariance_``,
 ``weights_``/``means_``/``full_covariances_``), so any estimator with the same names plugs in.
+
+Fast engines simulate many seeds at once and hold only the fitted *parameters* of every
+seed's model. A metric that can be computed exactly from parameters, vectorised over
+seeds, also implements :meth:`Metric.measure_batch` on a :class:`BatchMetricContext`
+and lists the model forms it handles in ``batch_forms``; the engine falls back to the
+sample-level loop when a recipe names a metric without one (never an approximation).
 """
 
 from __future__ import annotations
@@ -53,6 +59,51 @@ class MetricContext:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class BatchMetricContext:
+    """One generation of ``S`` seeds' fitted models, as parameter arrays (fast engines).
+
+    Attributes
+    ----------
+    generation : int
+    form : {"categorical", "gaussian", "mixture"}
+        What the models are: categorical distributions, single Gaussians (a family with
+        ``mean_``/``covariance_``), or Gaussian mixtures (``weights_``/``means_``).
+    source : genloop.data.base.Source
+    original : ndarray of shape (S, n, d)
+        Each seed's generation-0 real data (``(S, n, 1)`` states for categorical data).
+    holdout : ndarray of shape (S, H, d)
+    rng : numpy.random.Generator
+        One stream for the whole batch (no batched metric samples today).
+    probabilities, initial_probabilities : ndarray of shape (S, K) or None
+        Categorical models of this generation and of generation 0.
+    weights, initial_weights : ndarray of shape (S, k) or None
+        Mixture weights (a Gaussian is one component of weight 1).
+    means, initial_means : ndarray of shape (S, k, d) or None
+    covariances, initial_covariances : ndarray of shape (S, k, d, d) or None
+        Full covariance matrices whatever the family's covariance layout.
+    cache : dict
+        Kept across the generations of one batch: metrics store quantities of the fixed
+        reference data here (quantiles of the original data, holdout moments).
+    """
+
+    generation: int
+    form: str
+    source: Any
+    original: np.ndarray
+    holdout: np.ndarray
+    rng: np.random.Generator
+    probabilities: np.ndarray | None = None
+    initial_probabilities: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    means: np.ndarray | None = None
+    covariances: np.ndarray | None = None
+    initial_weights: np.ndarray | None = None
+    initial_means: np.ndarray | None = None
+    initial_covariances: np.ndarray | None = None
+    cache: dict = field(default_factory=dict)
+
+
 class Metric:
     """Base class. Subclasses set ``name`` and implement :meth:`measure`.
 
@@ -62,7 +113,25 @@ class Metric:
 
     name: str = "metric"
     kinds: tuple[str, ...] = ("vectors", "categorical")
+    #: model forms (see :class:`BatchMetricContext`) :meth:`measure_batch` handles exactly
+    batch_forms: tuple[str, ...] = ()
 
     def measure(self, context: MetricContext) -> dict[str, float]:  # pragma: no cover
         """Return named values for this generation."""
         raise NotImplementedError
+
+    def batch_unsupported(self, form: str, source) -> str | None:
+        """Why :meth:`measure_batch` cannot give this metric for ``form`` models, or None.
+
+        The answer must not depend on the data: a fast engine asks once, before the run.
+        """
+        if form not in self.batch_forms:
+            return f"metric {self.name!r} has no exact form from {form} parameters"
+        return None
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        """Return named values of shape (S,): what :meth:`measure` gives for each seed.
+
+        Only called when :meth:`batch_unsupported` returned None.
+        """
+        raise NotImplementedError(f"metric {self.name!r} has no batched form")

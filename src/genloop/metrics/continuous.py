@@ -16,7 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from genloop.errors import ConfigError, DataError
-from genloop.metrics.base import Metric, MetricContext
+from genloop.metrics.base import BatchMetricContext, Metric, MetricContext
+from genloop.metrics.continuous_batch import (
+    batch_moments,
+    batch_reference_mean,
+    gaussian_heldout_loglik,
+    mixture_heldout_loglik,
+    original_quantiles,
+)
 from genloop.metrics.gaussian_math import (
     component_geometric_std,
     component_std,
@@ -131,6 +138,8 @@ class _MomentMetric(Metric):
     """Base for metrics that need the model's mean and covariance."""
 
     kinds = ("vectors",)
+    # Moments of Gaussians and mixtures are exact functions of their parameters.
+    batch_forms = ("gaussian", "mixture")
 
     def __init__(self, n_samples: int = DEFAULT_MONTE_CARLO_SAMPLES):
         self.n_samples = _check_count(self.name, "n_samples", n_samples, 2)
@@ -158,6 +167,10 @@ class MeanShift(_MomentMetric):
         shift = np.linalg.norm(mean - reference_mean(context))
         return {"mean_shift": float(shift)}
 
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        mean, _ = batch_moments(context)
+        return {"mean_shift": np.linalg.norm(mean - batch_reference_mean(context), axis=-1)}
+
 
 class Variance(_MomentMetric):
     """``variance``: the model's per-dimension variance, averaged over dimensions."""
@@ -167,6 +180,9 @@ class Variance(_MomentMetric):
     def measure(self, context: MetricContext) -> dict[str, float]:
         _, covariance = self._moments(context.model, context)
         return {"variance": float(mean_variance(covariance))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        return {"variance": mean_variance(batch_moments(context)[1])}
 
 
 class LogVariance(_MomentMetric):
@@ -193,6 +209,15 @@ class LogVariance(_MomentMetric):
             values["variance_ratio"] = float(np.exp(change))
         return values
 
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        log_variance = mean_log_variance(batch_moments(context)[1])
+        change = log_variance - mean_log_variance(batch_moments(context, initial=True)[1])
+        return {
+            "log_variance": log_variance,
+            "log_variance_change": change,
+            "variance_ratio": np.exp(change),
+        }
+
 
 class CovarianceLogDet(_MomentMetric):
     """``covariance_logdet``: log-determinant of the model's covariance (-inf if singular)."""
@@ -202,6 +227,9 @@ class CovarianceLogDet(_MomentMetric):
     def measure(self, context: MetricContext) -> dict[str, float]:
         _, covariance = self._moments(context.model, context)
         return {"covariance_logdet": float(covariance_logdet(covariance))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        return {"covariance_logdet": covariance_logdet(batch_moments(context)[1])}
 
 
 class Wasserstein2(Metric):
@@ -241,6 +269,19 @@ class Wasserstein2(Metric):
         samples = sample_model(context.model, len(reference), context.rng)
         return {"w2": empirical_w2(samples, reference), "w2_exact": 0.0}
 
+    def batch_unsupported(self, form: str, source) -> str | None:
+        # Only the Gaussian-vs-Gaussian closed form is a function of parameters.
+        if form != "gaussian" or truth_gaussian(source) is None:
+            return "metric 'w2' is exact from parameters only for a Gaussian model and truth"
+        return None
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        truth_mean, truth_covariance = truth_gaussian(context.source)
+        w2 = gaussian_w2(
+            context.means[:, 0], context.covariances[:, 0], truth_mean, truth_covariance
+        )
+        return {"w2": w2, "w2_exact": np.ones(len(w2))}
+
 
 class TailMass(Metric):
     """``tail_mass``: model mass beyond the original data's per-dimension quantiles.
@@ -262,6 +303,7 @@ class TailMass(Metric):
 
     name = "tail_mass"
     kinds = ("vectors",)
+    batch_forms = ("gaussian", "mixture")
 
     def __init__(
         self, low: float = 0.01, high: float = 0.99, n_samples: int = DEFAULT_MONTE_CARLO_SAMPLES
@@ -287,6 +329,12 @@ class TailMass(Metric):
         nominal = self.low + 1 - self.high
         return {"tail_mass": float(mass), "tail_mass_ratio": float(mass) / nominal}
 
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        lower, upper = original_quantiles(context, self.low, self.high)
+        variances = np.diagonal(context.covariances, axis1=-2, axis2=-1)
+        mass = mixture_marginal_tail_mass(context.weights, context.means, variances, lower, upper)
+        return {"tail_mass": mass, "tail_mass_ratio": mass / (self.low + 1 - self.high)}
+
 
 class HeldoutLogLik(Metric):
     """``heldout_loglik``: mean ``model.score_samples`` over the held-out real rows.
@@ -296,12 +344,20 @@ class HeldoutLogLik(Metric):
 
     name = "heldout_loglik"
     kinds = ("vectors",)
+    batch_forms = ("gaussian", "mixture")
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         if context.holdout is None or len(context.holdout) == 0:
             return {}
         scores = np.asarray(context.model.score_samples(context.holdout), dtype=float)
         return {"heldout_loglik": float(scores.mean())}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        if context.holdout is None or context.holdout.shape[1] == 0:
+            return {}
+        if context.form == "gaussian":
+            return {"heldout_loglik": gaussian_heldout_loglik(context)}
+        return {"heldout_loglik": mixture_heldout_loglik(context)}
 
 
 class MixtureL2(Metric):
@@ -314,6 +370,7 @@ class MixtureL2(Metric):
 
     name = "gmm_l2"
     kinds = ("vectors",)
+    batch_forms = ("gaussian", "mixture")
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         truth = truth_mixture(context.source)
@@ -321,6 +378,13 @@ class MixtureL2(Metric):
         if truth is None or model is None:
             return {}
         return {"gmm_l2": float(mixture_l2(*model, *truth))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        truth = truth_mixture(context.source)
+        if truth is None:
+            return {}
+        model = (context.weights, context.means, context.covariances)
+        return {"gmm_l2": mixture_l2(*model, *truth)}
 
 
 class ComponentStd(Metric):
@@ -336,6 +400,7 @@ class ComponentStd(Metric):
 
     name = "component_std"
     kinds = ("vectors",)
+    batch_forms = ("gaussian", "mixture")
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         mixture = model_mixture(context.model)
@@ -347,4 +412,14 @@ class ComponentStd(Metric):
             "component_std_min": float(stds.min()),
             "component_std_max": float(stds.max()),
             "component_std_geometric": float(np.median(component_geometric_std(mixture[2]))),
+        }
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        stds = component_std(np.diagonal(context.covariances, axis1=-2, axis2=-1))
+        geometric = component_geometric_std(context.covariances)
+        return {
+            "component_std": np.median(stds, axis=-1),
+            "component_std_min": stds.min(axis=-1),
+            "component_std_max": stds.max(axis=-1),
+            "component_std_geometric": np.median(geometric, axis=-1),
         }

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.special import entr, rel_entr
 
 from genloop.errors import ConfigError, DataError
-from genloop.metrics.base import Metric, MetricContext
+from genloop.metrics.base import BatchMetricContext, Metric, MetricContext
 
 # ---------------------------------------------------------------------------
 # Pure functions, shapes (..., K) -> (...)
@@ -232,8 +232,29 @@ def _reference_and_model(context: MetricContext) -> tuple[np.ndarray, np.ndarray
     return np.pad(p, (0, size - len(p))), np.pad(q, (0, size - len(q)))
 
 
+def batch_reference_and_model(context: BatchMetricContext) -> tuple[np.ndarray, np.ndarray]:
+    """Reference p and models q of a batch, padded to one width: (K,) or (S, K), and (S, K).
+
+    The batched twin of the per-seed lookup: the truth when known, otherwise each seed's
+    empirical frequencies of its original data (counted over the models' K states).
+    """
+    q = np.asarray(context.probabilities, dtype=float)
+    truth = getattr(context.source, "probabilities", None)
+    if truth is not None:
+        p = np.asarray(truth, dtype=float).ravel()
+    else:
+        states = np.asarray(context.original).reshape(len(q), -1).astype(np.int64)
+        width = max(q.shape[1], int(states.max()) + 1)
+        counts = np.zeros((len(q), width))
+        np.add.at(counts, (np.arange(len(q))[:, None], states), 1.0)
+        p = counts / counts.sum(axis=1, keepdims=True)
+    size = max(p.shape[-1], q.shape[-1])
+    pad = [(0, 0)] * (p.ndim - 1) + [(0, size - p.shape[-1])]
+    return np.pad(p, pad), np.pad(q, [(0, 0), (0, size - q.shape[-1])])
+
+
 # ---------------------------------------------------------------------------
-# Metric classes
+# Metric classes (``measure`` per seed, ``measure_batch`` on (S, K) probabilities)
 # ---------------------------------------------------------------------------
 
 
@@ -242,9 +263,13 @@ class SupportSize(Metric):
 
     name = "support_size"
     kinds = ("categorical",)
+    batch_forms = ("categorical",)
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         return {"support_size": float(support_size(model_probabilities(context.model)))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        return {"support_size": support_size(context.probabilities).astype(float)}
 
 
 class StatesLost(Metric):
@@ -252,10 +277,15 @@ class StatesLost(Metric):
 
     name = "states_lost"
     kinds = ("categorical",)
+    batch_forms = ("categorical",)
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         p, q = _reference_and_model(context)
         return {"states_lost": float(states_lost(p, q))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        p, q = batch_reference_and_model(context)
+        return {"states_lost": states_lost(p, q).astype(float)}
 
 
 class Entropy(Metric):
@@ -263,9 +293,13 @@ class Entropy(Metric):
 
     name = "entropy"
     kinds = ("categorical",)
+    batch_forms = ("categorical",)
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         return {"entropy": float(entropy(model_probabilities(context.model)))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        return {"entropy": entropy(context.probabilities)}
 
 
 class TotalVariation(Metric):
@@ -273,10 +307,15 @@ class TotalVariation(Metric):
 
     name = "total_variation"
     kinds = ("categorical",)
+    batch_forms = ("categorical",)
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         p, q = _reference_and_model(context)
         return {"total_variation": float(total_variation(p, q))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        p, q = batch_reference_and_model(context)
+        return {"total_variation": total_variation(p, q)}
 
 
 class KLDivergence(Metric):
@@ -290,6 +329,7 @@ class KLDivergence(Metric):
 
     name = "kl"
     kinds = ("categorical",)
+    batch_forms = ("categorical",)
 
     def __init__(self, smoothing: float = 1e-12):
         if not isinstance(smoothing, (int, float)) or not 0 < smoothing < 1:
@@ -299,6 +339,10 @@ class KLDivergence(Metric):
     def measure(self, context: MetricContext) -> dict[str, float]:
         p, q = _reference_and_model(context)
         return {"kl": float(kl_divergence(p, q, self.smoothing))}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        p, q = batch_reference_and_model(context)
+        return {"kl": kl_divergence(p, q, self.smoothing)}
 
 
 class TailMassRetained(Metric):
@@ -313,6 +357,7 @@ class TailMassRetained(Metric):
 
     name = "tail_mass_retained"
     kinds = ("categorical",)
+    batch_forms = ("categorical",)
 
     def __init__(self, quantile: float = 0.1):
         if not isinstance(quantile, (int, float)) or not 0 <= quantile <= 1:
@@ -326,13 +371,23 @@ class TailMassRetained(Metric):
         mass, kept = tail_mass_retained(p, q, self.quantile)
         return {"tail_mass_retained": float(mass), "tail_states_kept": float(kept)}
 
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        p, q = batch_reference_and_model(context)
+        mass, kept = tail_mass_retained(p, q, self.quantile)
+        return {"tail_mass_retained": mass, "tail_states_kept": kept}
+
 
 class Absorbed(Metric):
     """``absorbed`` (1.0 when one state holds all the mass) and ``absorbed_state`` (or -1)."""
 
     name = "absorbed"
     kinds = ("categorical",)
+    batch_forms = ("categorical",)
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         is_absorbed, state = absorbed(model_probabilities(context.model))
         return {"absorbed": float(is_absorbed), "absorbed_state": float(state)}
+
+    def measure_batch(self, context: BatchMetricContext) -> dict[str, np.ndarray]:
+        is_absorbed, state = absorbed(context.probabilities)
+        return {"absorbed": is_absorbed.astype(float), "absorbed_state": state.astype(float)}
