@@ -328,6 +328,8 @@ def run_sweep(
         from genloop.config import parse_override
 
         overrides = dict(map(parse_override, overrides))
+    # Check the backend before anything is written.
+    executor = make_executor(backend, workers, retries, ray_address)
     if resume is not None:
         sweep = Sweep(resume)
         for pid in sweep.points:
@@ -349,7 +351,6 @@ def run_sweep(
         path = Path(out)
         _prepare(path, spec, recipes)
         sweep = Sweep(path)
-    executor = make_executor(backend, workers, retries, ray_address)
     _execute(sweep, recipes, executor, progress)
     return sweep
 
