@@ -25,10 +25,10 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from genloop.engine.rng import as_generator
 from genloop.errors import ConfigError, DataError
 from genloop.families.base import DensityFamily
 from genloop.families.tokenize import as_token_blocks
+from genloop.rng import as_generator
 
 
 def check_blocks(X, owner: str, vocab_size: int | None = None) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ paper measures each generation's data.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -232,7 +233,12 @@ class TextSamples(Metric):
                 f"--- sample ---\n{decode(o)}"
                 for o in context.model.sample(self.n, random_state=context.rng)
             ]
-        path = Path(target) / f"samples_gen{context.generation:05d}.txt"
+        folder = Path(target)
+        if "artifact_dir" not in context.extra:
+            # A shared directory: one sub-folder per original data set (i.e. per seed).
+            first = np.asarray(context.original[0], dtype=np.int64).tobytes()
+            folder = folder / hashlib.sha256(first).hexdigest()[:10]
+        path = folder / f"samples_gen{context.generation:05d}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         header = f"# generation {context.generation}: {len(texts)} samples of its model\n"
         path.write_text(header + "\n\n".join(texts) + "\n", encoding="utf-8")

@@ -1,0 +1,538 @@
+"""A causal language model as a density family, with the Nature paper's LM protocol.
+
+Shumailov et al. (Nature 2024) fine-tune a pretrained OPT-125m on wikitext-2 and, each
+generation, use every original 64-token block as a prompt for a 64-token continuation;
+the continuations (the original's size) are the next generation's training data, and
+every generation fine-tunes a fresh copy of the *same* base model. Here:
+
+* the base is a tiny GPT-2-style model built from its config (pure PyTorch, see
+  :mod:`genloop.families.torch_utils`), pretrained once on ``pretrain_corpus`` (e.g.
+  plays not used as data) and cached as safetensors keyed by a hash of its config — or,
+  with ``model=``, any Hugging Face causal LM from a local directory (or a hub id when
+  online; ``trust_remote_code=False``, safetensors only);
+* ``fit(X)`` fine-tunes a fresh copy of the base on the token blocks ``X``;
+* ``set_reference(original)`` (called by the loop each generation) sets the prompts;
+  ``sample(n)`` continues ``n`` of them and returns only the continuations;
+* ``score_samples(X)`` is the log-likelihood of each block given a begin-of-sequence
+  token, so per-block perplexity is ``exp(−score / length)``.
+
+Training is batched AdamW; generation runs every prompt of a batch at once through a
+key/value cache (batch size matters far more than anything else for CPU speed).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import numbers
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from genloop.errors import ConfigError
+from genloop.families.base import DensityFamily
+from genloop.families.ngram import check_blocks
+from genloop.families.tokenize import as_token_blocks
+from genloop.families.torch_utils import (
+    filter_logits,
+    gpt_class,
+    import_torch,
+    penalize_repeats,
+    resolve_device,
+    seed_int,
+    set_threads,
+    torch_generator,
+)
+from genloop.rng import as_generator
+
+# Bases already built in this process (pretraining takes minutes; disk reads are cheap
+# but each generation would repeat them).
+_BASES: dict[str, dict] = {}
+_BASE_VERSION = 1  # bump when pretraining changes, so stale cached bases are not reused
+
+
+def load_hf(kind: str, path: str):
+    """``transformers.<kind>.from_pretrained(path)`` safely, or one clear line on failure."""
+    try:
+        import transformers
+    except ImportError:
+        raise ConfigError(
+            f"loading {path!r} needs transformers: pip install 'genloop[neural]'"
+        ) from None
+    local = Path(path).expanduser()
+    options = {"trust_remote_code": False, "local_files_only": local.is_dir()}
+    if kind != "AutoTokenizer":
+        options["use_safetensors"] = True
+    try:
+        return getattr(transformers, kind).from_pretrained(
+            str(local if local.is_dir() else path), **options
+        )
+    except Exception as exc:  # offline, unknown id, pickle-only weights: all one line
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise ConfigError(
+            f"cannot load {path!r} ({reason}); download it where you are online (e.g. "
+            f"`huggingface-cli download {path} --local-dir DIR`, safetensors weights) and "
+            "set family.model (and source.tokenizer: hf:DIR) to that local DIR"
+        ) from None
+
+
+class CausalLM(DensityFamily):
+    """A causal LM fine-tuned each generation from one fixed base (Nature LM protocol).
+
+    Parameters
+    ----------
+    model : str, optional
+        A Hugging Face causal LM (local directory, or hub id when online). ``None``
+        builds the tiny GPT below from its config.
+    vocab_size : int, default 256
+        Token ids lie in ``0..vocab_size-1`` (filled from the source); the built model
+        adds one begin-of-sequence token.
+    n_layer, n_embd, n_head : int, default 3, 128, 4
+        Size of the built model (~0.65M parameters at the defaults).
+    context : int, default 160
+        Longest sequence the built model sees (prompt + begin token + continuation).
+    pretrain_corpus : str, optional
+        Text the base is pretrained on once (``shakespeare:play,play``, a local path,
+        ``hf:NAME``), byte-tokenized; ``None``: the base is the seeded initialisation.
+    pretrain_steps, pretrain_lr : int, float, default 400, 3e-3
+        Pretraining length (batches of ``batch_size`` windows of ``context − 1`` bytes).
+    epochs, batch_size, lr : int, int, float, default 2, 32, 1e-3
+        Fine-tuning of each generation's copy of the base (AdamW).
+    max_new_tokens : int, optional
+        Length of each continuation (default: the prompt's length).
+    temperature, top_k, top_p, repetition_penalty, num_beams
+        Decoding; ``num_beams > 1`` (beam search, the paper's 5 beams) needs ``model=``.
+    generation_batch : int, default 256
+        Prompts generated at once.
+    device : {"auto", "cpu", "cuda"}, default "auto"
+    n_threads : int, default 2
+        torch intra-op threads.
+    base_seed : int, default 0
+        Seed of the base's initialisation and pretraining (the same base for every
+        generation and every run seed, like a fixed pretrained checkpoint).
+    random_state : None, int or Generator
+        Shuffling of fine-tuning batches (the engine passes the generation's fit stream).
+    """
+
+    kind = "text"
+
+    def __init__(
+        self,
+        model=None,
+        vocab_size=256,
+        n_layer=3,
+        n_embd=128,
+        n_head=4,
+        context=160,
+        pretrain_corpus=None,
+        pretrain_steps=400,
+        pretrain_lr=3e-3,
+        epochs=2,
+        batch_size=32,
+        lr=1e-3,
+        max_new_tokens=None,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        repetition_penalty=1.0,
+        num_beams=1,
+        generation_batch=256,
+        device="auto",
+        n_threads=2,
+        base_seed=0,
+        random_state=None,
+    ):
+        self.model = model
+        self.vocab_size = vocab_size
+        self.n_layer = n_layer
+        self.n_embd = n_embd
+        self.n_head = n_head
+        self.context = context
+        self.pretrain_corpus = pretrain_corpus
+        self.pretrain_steps = pretrain_steps
+        self.pretrain_lr = pretrain_lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_k = top_k
+        self.top_p = top_p
+        self.repetition_penalty = repetition_penalty
+        self.num_beams = num_beams
+        self.generation_batch = generation_batch
+        self.device = device
+        self.n_threads = n_threads
+        self.base_seed = base_seed
+        self.random_state = random_state
+
+    # --- validation -----------------------------------------------------------------------
+    def _check_params(self):
+        def integer(name, minimum, optional=False):
+            value = getattr(self, name)
+            if optional and value is None:
+                return
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Integral)
+                or value < minimum
+            ):
+                raise ConfigError(f"CausalLM: {name}={value!r} must be an integer ≥ {minimum}")
+
+        for name in (
+            "vocab_size",
+            "n_layer",
+            "n_embd",
+            "n_head",
+            "batch_size",
+            "generation_batch",
+            "n_threads",
+            "num_beams",
+        ):
+            integer(name, 1)
+        integer("context", 4)
+        integer("epochs", 0)
+        integer("pretrain_steps", 0)
+        integer("base_seed", 0)
+        integer("max_new_tokens", 1, optional=True)
+        integer("top_k", 1, optional=True)
+        for name in ("lr", "pretrain_lr", "temperature", "repetition_penalty"):
+            if not float(getattr(self, name)) > 0:
+                raise ConfigError(f"CausalLM: {name}={getattr(self, name)!r} must be positive")
+        if self.top_p is not None and not 0 < float(self.top_p) <= 1:
+            raise ConfigError(f"CausalLM: top_p={self.top_p!r} must lie in (0, 1]")
+        if self.num_beams > 1 and self.model is None:
+            raise ConfigError(
+                "CausalLM: beam search (num_beams > 1) needs a Hugging Face "
+                "model (family.model); the built-in model samples"
+            )
+        if self.pretrain_corpus is not None and self.model is None and self.vocab_size != 256:
+            raise ConfigError(
+                "CausalLM: pretrain_corpus is byte-tokenized, so it needs "
+                f"vocab_size=256 (a byte source), got {self.vocab_size}"
+            )
+        return resolve_device(self.device, "CausalLM")
+
+    # --- the base model -----------------------------------------------------------------
+    def _config_hash(self) -> str:
+        keys = (
+            "vocab_size",
+            "n_layer",
+            "n_embd",
+            "n_head",
+            "context",
+            "pretrain_corpus",
+            "pretrain_steps",
+            "pretrain_lr",
+            "batch_size",
+            "base_seed",
+        )
+        config = {k: getattr(self, k) for k in keys} | {"version": _BASE_VERSION}
+        return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _new_net(self, torch):
+        if self.model is not None:
+            return load_hf("AutoModelForCausalLM", self.model)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.base_seed)
+            return gpt_class()(
+                self.vocab_size + 1, self.n_layer, self.n_embd, self.n_head, self.context
+            )
+
+    def _base_state(self, torch) -> dict:
+        """The base's weights: from memory, the safetensors cache, or built now."""
+        key = f"{self.model or 'tiny'}-{self._config_hash()}"
+        if key in _BASES:
+            return _BASES[key]
+        net = self._new_net(torch)
+        if self.model is None and self.pretrain_corpus is not None:
+            from safetensors.torch import load_file, save_file
+
+            from genloop.data.text import cache_dir
+
+            path = cache_dir() / "lm-base" / f"{key}.safetensors"
+            if path.is_file():
+                net.load_state_dict(load_file(str(path)))
+            else:
+                self._pretrain(net, torch)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp))
+                tmp.replace(path)  # atomic: parallel runs never read half a file
+        _BASES[key] = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        return _BASES[key]
+
+    def _pretrain(self, net, torch) -> None:
+        """``pretrain_steps`` AdamW steps on random windows of the byte-encoded corpus."""
+        from genloop.data.text import load_documents
+        from genloop.families.tokenize import ByteTokenizer
+
+        texts = load_documents(self.pretrain_corpus).values()
+        stream = np.concatenate([ByteTokenizer().encode(t) for t in texts])
+        window = self.context - 1
+        if len(stream) <= window:
+            raise ConfigError(
+                f"CausalLM: pretrain_corpus {self.pretrain_corpus!r} is shorter "
+                f"than one window of {window} bytes"
+            )
+        rng = np.random.default_rng(self.base_seed)
+        optimizer = torch.optim.AdamW(net.parameters(), lr=self.pretrain_lr, weight_decay=0.01)
+        net.train()
+        for _ in range(self.pretrain_steps):
+            starts = rng.integers(0, len(stream) - window, self.batch_size)
+            batch = np.stack([stream[s : s + window] for s in starts])
+            self._step(net, optimizer, torch.from_numpy(batch), None, torch)
+
+    # --- training ---------------------------------------------------------------------------
+    def _bos(self, net) -> int:
+        if self.model is None:
+            return self.vocab_size
+        config = net.config
+        for name in ("bos_token_id", "eos_token_id"):
+            if getattr(config, name, None) is not None:
+                return int(getattr(config, name))
+        return 0
+
+    def _logits(self, net, idx):
+        out = net(idx) if self.model is None else net(input_ids=idx)
+        return out[0] if self.model is None else out.logits
+
+    def _step(self, net, optimizer, tokens, mask, torch):
+        """One AdamW step of next-token cross-entropy on ``tokens`` (b, t)."""
+        from torch.nn import functional as F
+
+        bos = torch.full((tokens.shape[0], 1), self._bos(net), dtype=torch.long)
+        inputs = torch.cat([bos, tokens[:, :-1]], dim=1)
+        logits = self._logits(net, inputs)
+        targets = tokens if mask is None else tokens.masked_fill(~mask, -100)
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+        return float(loss.detach())
+
+    @staticmethod
+    def _padded(blocks, torch):
+        """Right-padded ``(b, t)`` token tensor and its validity mask."""
+        width = max(len(b) for b in blocks)
+        tokens = np.zeros((len(blocks), width), dtype=np.int64)
+        mask = np.zeros((len(blocks), width), dtype=bool)
+        for i, block in enumerate(blocks):
+            tokens[i, : len(block)], mask[i, : len(block)] = block, True
+        return torch.from_numpy(tokens), torch.from_numpy(mask)
+
+    def fit(self, X, y=None):
+        """Fine-tune a fresh copy of the base on the token blocks ``X``.
+
+        Parameters
+        ----------
+        X : sequence of 1-D int arrays, shape (n_blocks,)
+            Token blocks; ids in ``0..vocab_size-1``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : CausalLM
+        """
+        device = self._check_params()
+        torch = import_torch()
+        set_threads(self.n_threads)
+        blocks = check_blocks(X, "CausalLM", self.vocab_size)
+        if self.model is None and max(len(b) for b in blocks) + 1 > self.context:
+            raise ConfigError(
+                f"CausalLM: blocks of {max(len(b) for b in blocks)} tokens need "
+                f"context > {max(len(b) for b in blocks)}, got {self.context}"
+            )
+        net = self._new_net(torch) if self.model is None else copy.deepcopy(self._hf_base())
+        if self.model is None:
+            net.load_state_dict(self._base_state(torch))
+        net.to(device)
+        rng = np.random.default_rng(seed_int(self.random_state))
+        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=0.01)
+        net.train()
+        losses = []
+        for _ in range(self.epochs):
+            order = rng.permutation(len(blocks))
+            for start in range(0, len(order), self.batch_size):
+                tokens, mask = self._padded(
+                    [blocks[i] for i in order[start : start + self.batch_size]], torch
+                )
+                losses.append(self._step(net, optimizer, tokens.to(device), mask.to(device), torch))
+        net.eval()
+        self.net_ = net
+        self.device_ = device
+        self.train_loss_ = float(np.mean(losses[-10:])) if losses else float("nan")
+        self.reference_ = as_token_blocks(blocks)
+        return self
+
+    def _hf_base(self):
+        key = f"hf-{self.model}"
+        if key not in _BASES:
+            _BASES[key] = {"net": load_hf("AutoModelForCausalLM", self.model)}
+        return _BASES[key]["net"]
+
+    def set_reference(self, original) -> None:
+        """Use the blocks ``original`` (the real data) as prompts for :meth:`sample`."""
+        self.reference_ = as_token_blocks(check_blocks(original, "CausalLM", self.vocab_size))
+
+    # --- scoring and generation ------------------------------------------------------------
+    def score_samples(self, X):
+        """Log-likelihood of each block after a begin-of-sequence token (natural log).
+
+        Parameters
+        ----------
+        X : sequence of 1-D int arrays, shape (n_blocks,)
+
+        Returns
+        -------
+        ndarray of shape (n_blocks,)
+        """
+        check_is_fitted(self, "net_")
+        torch = import_torch()
+        set_threads(self.n_threads)
+        blocks = check_blocks(X, "CausalLM", self.vocab_size)
+        out = np.empty(len(blocks))
+        with torch.no_grad():
+            for start in range(0, len(blocks), self.generation_batch):
+                tokens, mask = self._padded(blocks[start : start + self.generation_batch], torch)
+                tokens, mask = tokens.to(self.device_), mask.to(self.device_)
+                bos = torch.full(
+                    (len(tokens), 1), self._bos(self.net_), dtype=torch.long, device=self.device_
+                )
+                logits = self._logits(self.net_, torch.cat([bos, tokens[:, :-1]], dim=1))
+                logp = torch.log_softmax(logits.float(), dim=-1)
+                picked = logp.gather(2, tokens.unsqueeze(2)).squeeze(2) * mask
+                out[start : start + len(tokens)] = picked.sum(dim=1).cpu().numpy()
+        return out
+
+    def sample(self, n_samples=1, random_state=None):
+        """Continuations of ``n_samples`` reference prompts (each prompt once while it lasts).
+
+        Parameters
+        ----------
+        n_samples : int
+        random_state : None, int or numpy.random.Generator
+
+        Returns
+        -------
+        ndarray of object, shape (n_samples,)
+            Each a 1-D int64 array of ``max_new_tokens`` tokens (default: prompt length).
+        """
+        check_is_fitted(self, "net_")
+        rng = as_generator(random_state)
+        prompts = self.reference_
+        if n_samples == len(prompts):
+            chosen = np.arange(n_samples)
+        else:
+            chosen = np.sort(rng.choice(len(prompts), n_samples, replace=n_samples > len(prompts)))
+        return self.generate(prompts[chosen], random_state=rng)
+
+    def generate(self, prompts, random_state=None):
+        """Continue each prompt; returns the continuations only, object array ``(n,)``."""
+        check_is_fitted(self, "net_")
+        torch = import_torch()
+        set_threads(self.n_threads)
+        rng = as_generator(random_state)
+        blocks = check_blocks(prompts, "CausalLM", self.vocab_size)
+        out = np.empty(len(blocks), dtype=object)
+        # Prompts of one length go together, so each batch needs no padding.
+        lengths = np.array([len(b) for b in blocks])
+        for length in np.unique(lengths):
+            index = np.flatnonzero(lengths == length)
+            for start in range(0, len(index), self.generation_batch):
+                part = index[start : start + self.generation_batch]
+                batch = torch.from_numpy(np.stack([blocks[i] for i in part]))
+                new = self.max_new_tokens or int(length)
+                with torch.no_grad():
+                    result = self._continue(batch.to(self.device_), new, rng, torch)
+                for i, row in zip(part, result.cpu().numpy(), strict=True):
+                    out[i] = row.astype(np.int64)
+        return out
+
+    def _continue(self, prompts, new_tokens, rng, torch):
+        bos = torch.full(
+            (len(prompts), 1), self._bos(self.net_), dtype=torch.long, device=prompts.device
+        )
+        idx = torch.cat([bos, prompts], dim=1)
+        if self.model is not None:
+            torch.manual_seed(int(rng.integers(2**62)))  # HF generate uses the global RNG
+            sampled = self.net_.generate(
+                input_ids=idx,
+                attention_mask=torch.ones_like(idx),
+                do_sample=self.num_beams == 1,
+                num_beams=self.num_beams,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                temperature=self.temperature,
+                top_k=self.top_k or 0,
+                top_p=self.top_p or 1.0,
+                repetition_penalty=self.repetition_penalty,
+                pad_token_id=self._bos(self.net_),
+            )
+            return sampled[:, idx.shape[1] :]
+        if idx.shape[1] + new_tokens - 1 > self.context:
+            raise ConfigError(
+                f"CausalLM: prompt of {prompts.shape[1]} plus {new_tokens} new "
+                f"tokens exceeds context={self.context}"
+            )
+        generator = torch_generator(rng, prompts.device)
+        logits, past = self.net_(idx)
+        produced = []
+        for _ in range(new_tokens):
+            last = logits[:, -1, : self.vocab_size]  # never emit the begin token
+            history = torch.cat([prompts, *produced], dim=1) if produced else prompts
+            last = penalize_repeats(last, history, float(self.repetition_penalty))
+            last = filter_logits(last, self.temperature, self.top_k, self.top_p)
+            token = torch.multinomial(torch.softmax(last, dim=-1), 1, generator=generator)
+            produced.append(token)
+            if len(produced) < new_tokens:
+                logits, past = self.net_(token, past)
+        return torch.cat(produced, dim=1)
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Weights (``net.*``, float32), the built model's layout, and the prompts."""
+        check_is_fitted(self, "net_")
+        arrays = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        arrays["layout"] = np.array(
+            [self.vocab_size, self.n_layer, self.n_embd, self.n_head, self.context], dtype=np.int64
+        )
+        lengths = np.array([len(b) for b in self.reference_], dtype=np.int64)
+        arrays["reference.flat"] = np.concatenate(list(self.reference_)).astype(np.int64)
+        arrays["reference.offsets"] = np.cumsum(lengths)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], **params) -> CausalLM:
+        """Rebuild a fitted CausalLM (pass ``model=`` again for a Hugging Face model)."""
+        torch = import_torch()
+        vocab, n_layer, n_embd, n_head, context = (int(v) for v in arrays["layout"])
+        model = cls(
+            **(
+                {
+                    "vocab_size": vocab,
+                    "n_layer": n_layer,
+                    "n_embd": n_embd,
+                    "n_head": n_head,
+                    "context": context,
+                }
+                | params
+            )
+        )
+        model.device_ = model._check_params()
+        net = model._new_net(torch) if model.model is None else copy.deepcopy(model._hf_base())
+        state = {
+            k[4:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("net.")
+        }
+        net.load_state_dict(state)
+        model.net_ = net.to(model.device_).eval()
+        parts = np.split(arrays["reference.flat"], arrays["reference.offsets"][:-1])
+        model.reference_ = as_token_blocks(parts)
+        model.train_loss_ = float("nan")
+        return model
