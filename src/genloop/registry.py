@@ -18,8 +18,10 @@ FAMILIES: dict[str, str] = {
     "gaussian": "genloop.families.gaussian:Gaussian",
     "gmm": "genloop.families.gmm:GaussianMixture",
     "kde": "genloop.families.kde:KernelDensity",
+    "vae": "genloop.families.vae:VAE",
     # text (token blocks)
     "ngram": "genloop.families.ngram:NGram",
+    "causal_lm": "genloop.families.causal_lm:CausalLM",
 }
 
 SOURCES: dict[str, str] = {
@@ -30,6 +32,7 @@ SOURCES: dict[str, str] = {
     "wordfreq": "genloop.data.wordfreq_source:WordfreqSource",
     "sklearn": "genloop.data.sklearn_source:SklearnSource",
     "file": "genloop.data.files:FileSource",
+    "digits": "genloop.data.digits:DigitsSource",
     # text: token blocks of a corpus
     "shakespeare": "genloop.data.text:ShakespeareSource",
     "text": "genloop.data.text:TextFileSource",
@@ -54,6 +57,10 @@ METRICS: dict[str, str] = {
     "heldout_loglik": "genloop.metrics.continuous:HeldoutLogLik",
     "gmm_l2": "genloop.metrics.continuous:MixtureL2",
     "component_std": "genloop.metrics.continuous:ComponentStd",
+    # images (VAE on digits)
+    "latent_spread": "genloop.metrics.images:LatentSpread",
+    "digit_classes": "genloop.metrics.images:DigitClasses",
+    "frechet_distance": "genloop.metrics.images:FrechetDistance",
     # text
     "heldout_perplexity": "genloop.metrics.text:HeldoutPerplexity",
     "sample_perplexity": "genloop.metrics.text:SamplePerplexity",
