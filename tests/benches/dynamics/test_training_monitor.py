@@ -90,6 +90,11 @@ def test_replay_on_the_long_format_equals_live_updates():
         TrainingMonitor.replay(frame)
     with pytest.raises(ConfigError, match="no metrics for seed 7"):
         TrainingMonitor.replay(frame, seed=7)
+    two = pd.concat([frame.assign(variant="a"), frame.assign(variant="b")])
+    with pytest.raises(ConfigError, match="pass variant="):
+        TrainingMonitor.replay(two, seed=1)
+    assert TrainingMonitor.replay(two, seed=1, variant="b").report() == live
+    assert list(replay_report(two).columns[:2]) == ["variant", "seed"]
 
 
 def test_usable_as_a_callback_with_partial_metrics():
@@ -150,3 +155,15 @@ def test_replayed_on_recorded_grokking_runs_patience_stops_before_generalisation
         assert outcome.stop_step == 500.0 and grokked_at >= 3000
         assert outcome.target_at_stop < 0.01 and outcome.left_on_table > 0.99
         assert outcome.late_generalisation_at_stop
+
+
+def test_late_generalisation_flag_separates_weight_decay_from_none():
+    """Recorded `genloop run grokking-no-wd` curves (seeds 0–4, 10,000 steps): without
+    weight decay the norm grows and the test loss climbs, so the flag never comes up;
+    with weight decay it is up from step 500 until the network has generalised."""
+    no_decay = pd.read_csv(RECORDED.with_name("grokking_no_wd_p53_seeds0-4.csv.gz"))
+    decay = pd.read_csv(RECORDED)
+    for seed in range(5):
+        assert TrainingMonitor.replay(no_decay, seed=seed).report().late_generalisation_steps == []
+        flagged = TrainingMonitor.replay(decay, seed=seed).report().late_generalisation_steps
+        assert flagged[0] == 500.0 and 2000 <= flagged[-1] < 5300

@@ -315,30 +315,36 @@ class TrainingMonitor:
 
     # ------------------------------------------------------------------- replay
     @classmethod
-    def replay(cls, metrics, seed: int | None = None, **kwargs) -> TrainingMonitor:
+    def replay(
+        cls, metrics, seed: int | None = None, variant: str | None = None, **kwargs
+    ) -> TrainingMonitor:
         """Run a monitor over logged metrics after the fact.
 
         Parameters
         ----------
         metrics : pandas.DataFrame
             Long format, columns ``generation`` (the step), ``seed``, ``metric``,
-            ``value``.
+            ``value`` and optionally ``variant`` (as in a run's metrics table).
         seed : int, optional
             Which seed to replay; required when the frame holds several.
+        variant : str, optional
+            Which variant to replay; required when the frame holds several.
         **kwargs
             Passed to :class:`TrainingMonitor`.
         """
         missing = {"generation", "metric", "value"} - set(metrics.columns)
         if missing:
             raise ConfigError(f"metrics frame lacks columns {sorted(missing)}")
-        if "seed" in metrics.columns:
-            seeds = sorted(metrics["seed"].unique())
-            if seed is None and len(seeds) > 1:
-                raise ConfigError(f"metrics hold seeds {seeds}; pass seed= to replay one")
-            if seed is not None:
-                metrics = metrics[metrics["seed"] == seed]
+        for column, wanted in (("variant", variant), ("seed", seed)):
+            if column not in metrics.columns:
+                continue
+            present = sorted(metrics[column].unique())
+            if wanted is None and len(present) > 1:
+                raise ConfigError(f"metrics hold {column}s {present}; pass {column}= to replay one")
+            if wanted is not None:
+                metrics = metrics[metrics[column] == wanted]
                 if metrics.empty:
-                    raise ConfigError(f"no metrics for seed {seed}; seeds present: {seeds}")
+                    raise ConfigError(f"no metrics for {column} {wanted}; present: {present}")
         wide = metrics.pivot_table(index="generation", columns="metric", values="value")
         monitor = cls(**kwargs)
         for step, row in wide.sort_index().iterrows():
@@ -347,18 +353,30 @@ class TrainingMonitor:
 
 
 def replay_report(metrics, config: MonitorConfig | None = None):
-    """Replay :class:`TrainingMonitor` on every seed; one row per (seed, rule).
+    """Replay :class:`TrainingMonitor` on every seed (and variant); one row per rule.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        Long format (columns generation, seed, metric, value, optionally variant).
+    config : MonitorConfig, optional
+        Rules and thresholds (default: :class:`MonitorConfig`'s).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``seed`` plus the fields of :meth:`MonitorReport.to_records`.
+        Columns ``seed`` (and ``variant`` when the metrics have one) plus the fields of
+        :meth:`MonitorReport.to_records`.
     """
     import pandas as pd
 
     config = config or MonitorConfig()
+    keys = [c for c in ("variant", "seed") if c in metrics.columns]
+    if "seed" not in keys:
+        raise ConfigError("metrics frame lacks a seed column")
     rows = []
-    for seed in sorted(metrics["seed"].unique()):
-        report = TrainingMonitor.replay(metrics, seed=seed, **config.model_dump()).report()
-        rows += [{"seed": int(seed), **record} for record in report.to_records()]
+    for values, _ in metrics.groupby(keys, sort=True):
+        where = dict(zip(keys, values, strict=True))
+        monitor = TrainingMonitor.replay(metrics, **where, **config.model_dump())
+        rows += [{**where, **record} for record in monitor.report().to_records()]
     return pd.DataFrame(rows)
