@@ -43,7 +43,9 @@ def comparison_metrics(metrics: pd.DataFrame, limit: int = 8) -> list[str]:
     return names[:limit]
 
 
-def policy_comparison(summary: pd.DataFrame, metric: str, theory=None) -> bytes | None:
+def policy_comparison(
+    summary: pd.DataFrame, metric: str, theory=None, order: list[str] | None = None
+) -> bytes | None:
     """One figure for one metric: every grid point on the same axes, one panel per variant.
 
     Parameters
@@ -54,13 +56,16 @@ def policy_comparison(summary: pd.DataFrame, metric: str, theory=None) -> bytes 
     theory : callable, optional
         ``theory(point, variant, metric, generations) -> array or None``; drawn dashed in
         the point's colour.
+    order : list of str, optional
+        The points in legend order (default: as they appear in ``summary``).
     """
     rows = summary[summary["metric"] == metric]
     if rows.empty:
         return None
     plt = _pyplot()
     variants = list(dict.fromkeys(rows["variant"]))
-    points = list(dict.fromkeys(rows["point"]))
+    present = set(rows["point"])
+    points = [p for p in order if p in present] if order else list(dict.fromkeys(rows["point"]))
     fig, axes = plt.subplots(1, len(variants), figsize=(4.6 * len(variants), 3.4), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, variant in zip(axes[0], variants, strict=True):

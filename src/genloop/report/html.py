@@ -313,7 +313,7 @@ def sweep_report(sweep_path: Path) -> str:
         )
     ]
     comparison = "".join(
-        img(figures.policy_comparison(full, m, theory), f"comparison {m}")
+        img(figures.policy_comparison(full, m, theory, list(sweep.points)), f"comparison {m}")
         for m in figures.comparison_metrics(metrics)
     )
     sections.append(
