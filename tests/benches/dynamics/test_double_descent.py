@@ -122,3 +122,13 @@ def test_peak_ratio_errors_name_the_problem():
         peak_ratio(curves, "test_mse@ridge=7", threshold=100)
     with pytest.raises(ConfigError, match="threshold 99"):
         peak_ratio(curves, "test_mse@ridge=0", threshold=99)
+
+
+@pytest.mark.parametrize(
+    "bad", [{"ridges": [-1.0]}, {"ridges": []}, {"n_features": []}, {"train_sizes": [0, 5]}]
+)
+def test_config_rejects_bad_grids(bad):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="must be a non-empty list"):
+        DoubleDescentConfig(**bad)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from genloop.benches.base import BenchConfig
 from genloop.benches.dynamics.modular import is_prime
@@ -70,14 +70,19 @@ class DoubleDescentConfig(BenchConfig):
     ridges: list[float] = Field(default_factory=lambda: [0.0, 1e-2])
     # ^ ridge penalties λ fitted side by side; 0 is the minimum-norm least-squares solution
 
-    @model_validator(mode="after")
-    def _check_grids(self) -> DoubleDescentConfig:
-        for key, grid in (("n_features", self.n_features), ("train_sizes", self.train_sizes)):
-            if not grid or min(grid) < 1:
-                raise ValueError(f"double_descent.{key} must be a non-empty list of positive ints")
-        if min(self.ridges, default=-1.0) < 0.0:
-            raise ValueError(f"double_descent.ridges={self.ridges}; need non-negative values")
-        return self
+    @field_validator("n_features", "train_sizes")
+    @classmethod
+    def _positive_grid(cls, grid: list[int]) -> list[int]:
+        if not grid or min(grid) < 1:
+            raise ValueError(f"{grid} must be a non-empty list of positive integers")
+        return grid
+
+    @field_validator("ridges")
+    @classmethod
+    def _non_negative_ridges(cls, ridges: list[float]) -> list[float]:
+        if not ridges or min(ridges) < 0.0:
+            raise ValueError(f"{ridges} must be a non-empty list of values ≥ 0")
+        return ridges
 
 
 class EpochWiseConfig(BenchConfig):
