@@ -16,6 +16,10 @@ PREFERRED = [
     "log_variance_change", "variance_ratio", "w2", "tail_mass", "component_std",
     "heldout_loglik", "gmm_l2", "mean_shift", "support_size", "states_lost",
     "tail_mass_retained", "entropy", "total_variation", "kl",
+    # text and image models (metrics/text.py, metrics/images.py)
+    "heldout_ppl_median", "sample_ppl_q50", "sample_ppl_q90", "lost_rare_words",
+    "latent_spread", "frechet_distance", "rare_class_share", "classes_covered",
+    "distinct_2", "vocabulary", "repetition_rate",
 ]
 
 
@@ -201,5 +205,48 @@ def absorption_histogram(metrics: pd.DataFrame, config, out_dir: Path) -> Path |
     fig.tight_layout()
     path = out_dir / "absorption.png"
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def perplexity_histograms(metrics: pd.DataFrame, config, out_dir: Path) -> Path | None:
+    """Per-sample perplexity of each generation's data under generation 0's model.
+
+    The Nature paper's LM histograms, from the ``sample_ppl_hist_*`` bin shares that the
+    ``sample_perplexity`` metric logged: one panel per variant, one line per generation
+    (median share over seeds), log-spaced perplexity on x.
+    """
+    rows = metrics[metrics["metric"].str.startswith("sample_ppl_hist_")]
+    if rows.empty:
+        return None
+    plt = _matplotlib()
+    edges_log = rows[rows["metric"].isin(["sample_ppl_hist_low", "sample_ppl_hist_high"])]
+    low = float(edges_log[edges_log["metric"] == "sample_ppl_hist_low"]["value"].iloc[0])
+    high = float(edges_log[edges_log["metric"] == "sample_ppl_hist_high"]["value"].iloc[0])
+    bins = rows[rows["metric"].str.fullmatch(r"sample_ppl_hist_\d+")].copy()
+    bins["bin"] = bins["metric"].str.rsplit("_", n=1).str[-1].astype(int)
+    n_bins = int(bins["bin"].max()) + 1
+    edges = np.logspace(low, high, n_bins + 1)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    variants = list(dict.fromkeys(bins["variant"]))
+    fig, axes = plt.subplots(1, len(variants), figsize=(5.0 * len(variants), 3.6),
+                             squeeze=False, sharey=True)
+    generations = sorted(bins["generation"].unique())
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(generations)))
+    for ax, variant in zip(axes.flat, variants, strict=False):
+        part = bins[bins["variant"] == variant]
+        shares = part.groupby(["generation", "bin"])["value"].median().unstack(fill_value=0)
+        for colour, generation in zip(colours, generations, strict=False):
+            if generation in shares.index:
+                ax.plot(centres, shares.loc[generation].reindex(range(n_bins), fill_value=0),
+                        color=colour, label=f"gen {generation}")
+        ax.set_xscale("log")
+        ax.set_xlabel("perplexity under generation 0's model")
+        ax.set_title(variant if variant != "default" else config_name(config))
+    axes.flat[0].set_ylabel("share of samples (median over seeds)")
+    axes.flat[-1].legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(out_dir) / "perplexity_histograms.png"
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
