@@ -152,8 +152,12 @@ class VAE(DensityFamily):
         return resolve_device(self.device, "VAE")
 
     # --- training ---------------------------------------------------------------------------
-    def _elbo(self, x, generator, n_draws: int = 1):
-        """Per-row ELBO of standardised rows ``x`` (b, d), averaged over latent draws."""
+    def _elbo(self, x, generator, n_draws: int = 1, shared: bool = False):
+        """Per-row ELBO of standardised rows ``x`` (b, d), averaged over latent draws.
+
+        ``shared``: every row uses the same ``n_draws`` standard-normal draws, so a row's
+        score does not depend on the other rows or their order (scoring, not training).
+        """
         torch = import_torch()
         stats = self.net_["encoder"](x)
         mu, log_var = stats.chunk(2, dim=1)
@@ -161,7 +165,8 @@ class VAE(DensityFamily):
         kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(dim=1)
         recon = 0.0
         for _ in range(n_draws):
-            noise = torch.randn(mu.shape, generator=generator, device=mu.device)
+            shape = (1, mu.shape[1]) if shared else mu.shape
+            noise = torch.randn(shape, generator=generator, device=mu.device)
             mean = self.net_["decoder"](mu + (0.5 * log_var).exp() * noise)
             log_scale = self.log_scale_.clamp(-7, 3)
             recon = recon + (
@@ -257,7 +262,7 @@ class VAE(DensityFamily):
         generator = torch.Generator(device=self.device_)
         generator.manual_seed(0)  # fixed draws: the same rows always score the same
         with torch.no_grad():
-            elbo = self._elbo(data, generator, self.n_mc).double().cpu().numpy()
+            elbo = self._elbo(data, generator, self.n_mc, shared=True).double().cpu().numpy()
         return elbo - float(np.log(self.scale_).sum())
 
     def sample(self, n_samples=1, random_state=None):
