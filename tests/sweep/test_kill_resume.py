@@ -97,9 +97,10 @@ def kill_and_resume(kind: str, tmp_path, workers: int, kills: int, seed: int):
 @pytest.mark.parametrize("kind", ["sweep", "run"])
 def test_killed_and_resumed_equals_uninterrupted(tmp_path, kind):
     if kind == "sweep":
-        reference = run_sweep(RECIPE, grid=[GRID], out=tmp_path / "ref", workers=1).metrics
+        run_sweep(RECIPE, grid=[GRID], out=tmp_path / "ref", workers=1)
     else:
-        reference = genloop.run(RECIPE, out=tmp_path / "ref").metrics
+        genloop.run(RECIPE, out=tmp_path / "ref")
+    reference = pd.read_parquet(tmp_path / "ref" / "metrics.parquet")
     resumed = kill_and_resume(kind, tmp_path, workers=1, kills=2 if kind == "sweep" else 1,
                               seed=6)
     assert resumed.equals(reference)
@@ -108,6 +109,7 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path, kind):
 @pytest.mark.slow
 def test_killed_process_pool_sweep_resumes_identically(tmp_path):
     """The same with two worker processes and more kills (about 30 s on a busy machine)."""
-    reference = run_sweep(RECIPE, grid=[GRID], out=tmp_path / "ref", workers=1).metrics
+    run_sweep(RECIPE, grid=[GRID], out=tmp_path / "ref", workers=1)
+    reference = pd.read_parquet(tmp_path / "ref" / "metrics.parquet")
     resumed = kill_and_resume("sweep", tmp_path, workers=2, kills=4, seed=7)
     assert resumed.equals(reference)

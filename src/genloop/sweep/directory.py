@@ -90,6 +90,10 @@ class Sweep:
             if not run_dir.exists():
                 continue
             frame = run_dir.collect()
+            for column in frame.columns:
+                # Units may hold categoricals; plain strings concatenate across points.
+                if isinstance(frame[column].dtype, pd.CategoricalDtype):
+                    frame[column] = frame[column].astype(str)
             frame.insert(0, "point", point)
             for i, (key, value) in enumerate(values.items()):
                 frame.insert(1 + i, self.columns[key], value)
