@@ -22,6 +22,7 @@ from genloop.metrics.text import (
     lost_share,
     rare_words,
     repetition_rate,
+    self_bleu,
 )
 
 
@@ -69,6 +70,12 @@ def test_pure_functions_exact():
     assert repetition_rate([np.array([1, 2, 1, 2, 1])], 2) == pytest.approx(2 / 4)
     assert rare_words(Counter({"a": 5, "b": 1, "c": 1, "d": 2}), 0.5) == {"b", "c"}
     assert lost_share({"b", "c"}, {"a", "c"}) == 0.5 and lost_share(set(), {"a"}) == 0.0
+    # Identical blocks: every clipped precision is 1. Disjoint tokens: unigram precision 0.
+    assert self_bleu([np.arange(6), np.arange(6)]) == pytest.approx(1.0)
+    assert self_bleu([np.arange(6), np.arange(6) + 10]) == 0.0
+    # [1,2,3] vs [1,2,4]: p1 = 2/3, p2 = (1+1)/(2+1), p3 = (0+1)/(1+1) (add-one, n > 1)
+    expected = math.exp((math.log(2 / 3) + math.log(2 / 3) + math.log(1 / 2)) / 3)
+    assert self_bleu([np.array([1, 2, 3]), np.array([1, 2, 4])], max_n=3) == pytest.approx(expected)
     shares = histogram_shares([1, 5, 50, 5000], low=1, high=100, bins=2)
     assert shares.tolist() == [0.5, 0.5]  # 5000 is counted in the last bin
 

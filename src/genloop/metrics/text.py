@@ -61,6 +61,36 @@ def repetition_rate(blocks, n: int = 4) -> float:
     return float(repeated / total) if total else 0.0
 
 
+def self_bleu(blocks, max_n: int = 4) -> float:
+    """Mean BLEU-``max_n`` of each block against all the others as references (Zhu et al.
+    2018): high when samples repeat each other. Add-one smoothing for n > 1; no brevity
+    penalty (blocks have the same length). 0 for fewer than two blocks."""
+    blocks = [tuple(int(t) for t in b) for b in blocks]
+    if len(blocks) < 2:
+        return 0.0
+    counts = [
+        [Counter(zip(*(b[i:] for i in range(n)), strict=False)) for n in range(1, max_n + 1)]
+        for b in blocks
+    ]
+    scores = []
+    for h, own in enumerate(counts):
+        log_precision = 0.0
+        for n in range(max_n):
+            reference: Counter = Counter()
+            for r, other in enumerate(counts):
+                if r != h:
+                    reference |= other[n]  # max count of each n-gram over the references
+            total = sum(own[n].values())
+            clipped = sum(min(c, reference[g]) for g, c in own[n].items())
+            smooth = 1.0 if n > 0 else 0.0
+            if total + smooth == 0 or clipped + smooth == 0:
+                log_precision = float("-inf")
+                break
+            log_precision += np.log((clipped + smooth) / (total + smooth)) / max_n
+        scores.append(float(np.exp(log_precision)))
+    return float(np.mean(scores))
+
+
 def rare_words(counts: Counter, quantile: float) -> set[str]:
     """Words whose count is at most the ``quantile`` of the counts of all word types."""
     if not counts:
@@ -153,16 +183,26 @@ class SamplePerplexity(Metric):
 
 
 class TextDiversity(Metric):
-    """distinct-1/2/3 over tokens, 4-gram repetition rate, and vocabulary of the pool."""
+    """distinct-1/2/3 over tokens, 4-gram repetition rate, vocabulary of the pool, and
+    self-BLEU of ``self_bleu_blocks`` blocks drawn with the metrics stream."""
 
     name = "text_diversity"
     kinds = ("text",)
+
+    def __init__(self, self_bleu_blocks: int = 50):
+        if not isinstance(self_bleu_blocks, int) or self_bleu_blocks < 2:
+            raise ConfigError(
+                f"text_diversity.self_bleu_blocks={self_bleu_blocks!r} must be an integer ≥ 2"
+            )
+        self.self_bleu_blocks = self_bleu_blocks
 
     def measure(self, context: MetricContext) -> dict[str, float]:
         pool = context.pool
         values = {f"distinct_{n}": distinct_n(pool, n) for n in (1, 2, 3)}
         values["repetition_rate"] = repetition_rate(pool, 4)
         values["vocabulary"] = float(len(set(_decoded_words(context.source, pool))))
+        chosen = context.rng.choice(len(pool), min(len(pool), self.self_bleu_blocks), replace=False)
+        values["self_bleu"] = self_bleu(pool[np.sort(chosen)])
         return values
 
 
