@@ -68,3 +68,11 @@ def test_parameters_and_data_are_checked():
         NGram().fit(as_token_blocks([[-1]]))
     with pytest.raises(ConfigError, match="overflows"):
         NGram(order=6, vocab_size=100_000).fit(as_token_blocks([[1]]))
+
+
+def test_batched_scores_equal_block_by_block_scores():
+    model = NGram(order=3, vocab_size=6).fit(as_token_blocks([[0, 1, 2, 3, 4, 1, 2]] * 3))
+    blocks = as_token_blocks([[0, 1], [], [2, 3, 4], [5], [1]])
+    alone = [model.score_samples(as_token_blocks([b]))[0] for b in blocks]
+    np.testing.assert_allclose(model.score_samples(blocks), alone)
+    assert alone[1] == 0.0

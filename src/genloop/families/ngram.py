@@ -215,14 +215,25 @@ class NGram(DensityFamily):
         """
         check_is_fitted(self, "keys_")
         blocks = check_blocks(X, "NGram")
-        out = np.empty(len(blocks))
-        for i, block in enumerate(blocks):
-            if (block >= self.vocab_size_).any():
-                out[i] = -np.inf  # a token the model's vocabulary cannot produce
-                continue
-            padded = self._padded(block)
-            positions = np.arange(self.order - 1, len(padded))
-            out[i] = float(np.log(self._probabilities(padded, positions)).sum())
+        out = np.full(len(blocks), -np.inf)  # -inf: a token the vocabulary cannot produce
+        valid = [i for i, b in enumerate(blocks) if not (b >= self.vocab_size_).any()]
+        if not valid:
+            return out
+        # All blocks in one pass: concatenate the padded blocks, score every position that
+        # holds a real token, then sum per block.
+        padded = [self._padded(blocks[i]) for i in valid]
+        lengths = np.array([len(p) for p in padded])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        positions = np.concatenate(
+            [s + np.arange(self.order - 1, n) for s, n in zip(starts, lengths, strict=True)]
+        )
+        logp = np.log(self._probabilities(np.concatenate(padded), positions))
+        per_block = lengths - (self.order - 1)
+        offsets = np.concatenate([[0], np.cumsum(per_block)[:-1]])
+        # A trailing 0 keeps every offset in range (an empty last block); empty blocks
+        # score 0 (reduceat returns the element at a repeated offset, masked below).
+        sums = np.add.reduceat(np.append(logp, 0.0), offsets)
+        out[valid] = np.where(per_block > 0, sums, 0.0)
         return out
 
     # --- sampling -------------------------------------------------------------------------
