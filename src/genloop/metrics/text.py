@@ -72,16 +72,23 @@ def self_bleu(blocks, max_n: int = 4) -> float:
         [Counter(zip(*(b[i:] for i in range(n)), strict=False)) for n in range(1, max_n + 1)]
         for b in blocks
     ]
+    # The largest count of each n-gram over the *other* blocks is the overall largest
+    # count, unless block h holds it: then the second largest. Two passes, no pairs.
+    top: list[dict] = [{} for _ in range(max_n)]
+    for h, own in enumerate(counts):
+        for n in range(max_n):
+            for gram, c in own[n].items():
+                first, owner, second = top[n].get(gram, (0, -1, 0))
+                top[n][gram] = (c, h, first) if c > first else (first, owner, max(second, c))
     scores = []
     for h, own in enumerate(counts):
         log_precision = 0.0
         for n in range(max_n):
-            reference: Counter = Counter()
-            for r, other in enumerate(counts):
-                if r != h:
-                    reference |= other[n]  # max count of each n-gram over the references
             total = sum(own[n].values())
-            clipped = sum(min(c, reference[g]) for g, c in own[n].items())
+            clipped = 0
+            for gram, c in own[n].items():
+                first, owner, second = top[n][gram]
+                clipped += min(c, second if owner == h else first)
             smooth = 1.0 if n > 0 else 0.0
             if total + smooth == 0 or clipped + smooth == 0:
                 log_precision = float("-inf")
