@@ -28,13 +28,26 @@ def values_at(metrics: pd.DataFrame, generations) -> pd.DataFrame:
         Same columns; one row per (variant, seed, metric, requested generation) for
         which the seed had logged the metric at or before that generation.
     """
+    # Integer codes per (variant, metric, seed): no sort or string groupby over what can
+    # be tens of millions of rows (a fast-path run of 10,000 seeds).
+    variant = pd.factorize(metrics["variant"])[0].astype(np.int64)
+    metric = pd.factorize(metrics["metric"])[0].astype(np.int64)
+    seed = pd.factorize(metrics["seed"])[0].astype(np.int64)
+    codes = (variant * (metric.max(initial=0) + 1) + metric) * (seed.max(initial=0) + 1) + seed
+    codes = pd.factorize(codes)[0]
+    generation = metrics["generation"].to_numpy()
     parts = []
-    ordered = metrics.sort_values("generation", kind="stable")
-    for generation in sorted({int(g) for g in generations}):
-        upto = ordered[ordered["generation"] <= generation]
-        last = upto.groupby(["variant", "metric", "seed"], sort=False).tail(1).copy()
-        last["generation"] = generation
-        parts.append(last)
+    for wanted in sorted({int(g) for g in generations}):
+        upto = np.flatnonzero(generation <= wanted)
+        latest = np.full(codes.max(initial=-1) + 1, np.iinfo(np.int64).min)
+        np.maximum.at(latest, codes[upto], generation[upto])
+        chosen = upto[generation[upto] == latest[codes[upto]]]
+        # Duplicate rows of one key and generation: keep the last, as the stable tail did.
+        _, last = np.unique(codes[chosen][::-1], return_index=True)
+        chosen = np.sort(chosen[::-1][last])
+        part = metrics.iloc[chosen].copy()
+        part["generation"] = wanted
+        parts.append(part)
     if not parts:
         return metrics.iloc[0:0]
     return pd.concat(parts, ignore_index=True)[list(metrics.columns)]
