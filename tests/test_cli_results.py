@@ -9,9 +9,15 @@ from typer.testing import CliRunner
 from genloop.cli import app
 
 RECIPE = {
-    "name": "cli-sweep", "bench": "collapse", "seeds": "0..2",
-    "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
-    "n": 30, "generations": 5, "holdout": 50, "metrics": ["log_variance", "w2"],
+    "name": "cli-sweep",
+    "bench": "collapse",
+    "seeds": "0..2",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 30,
+    "generations": 5,
+    "holdout": 50,
+    "metrics": ["log_variance", "w2"],
     "engine": "samples",
 }
 
@@ -27,8 +33,17 @@ def swept(tmp_path_factory):
     recipe = root / "recipe.yaml"
     recipe.write_text(yaml.safe_dump(RECIPE))
     out = root / "runs" / "sweep"
-    result, text = invoke("sweep", recipe, "--grid", "mixing.policy=replace,accumulate",
-                          "--workers", "1", "--out", out, "--report")
+    result, text = invoke(
+        "sweep",
+        recipe,
+        "--grid",
+        "mixing.policy=replace,accumulate",
+        "--workers",
+        "1",
+        "--out",
+        out,
+        "--report",
+    )
     assert result.exit_code == 0, result.output
     return root, out, text
 
@@ -48,8 +63,10 @@ def test_show_of_a_sweep(swept):
 
 def test_query_table_and_csv(swept):
     root, _, _ = swept
-    sql = ("select policy, generation, median(value) as m from metrics "
-           "where metric='log_variance' group by all order by all")
+    sql = (
+        "select policy, generation, median(value) as m from metrics "
+        "where metric='log_variance' group by all order by all"
+    )
     result, text = invoke("query", sql, "--runs", root / "runs")
     assert result.exit_code == 0, result.output
     assert "12 rows" in text and "accumulate" in text
@@ -60,9 +77,15 @@ def test_query_table_and_csv(swept):
 
 def test_compare_points_with_difference_and_ci(swept):
     _, out, _ = swept
-    result, text = invoke("compare", out / "points" / "policy=replace",
-                          out / "points" / "policy=accumulate", "--metric", "w2",
-                          "--generations", "0,5")
+    result, text = invoke(
+        "compare",
+        out / "points" / "policy=replace",
+        out / "points" / "policy=accumulate",
+        "--metric",
+        "w2",
+        "--generations",
+        "0,5",
+    )
     assert result.exit_code == 0, result.output
     assert "policy=accumulate − policy=replace" in text
     assert "0 [0, 0]" in text  # generation 0: same seeds, same real data
@@ -83,8 +106,10 @@ def test_report_command(swept, tmp_path):
         (["sweep", "nature-gaussian"], "no grid: pass --grid"),
         (["sweep", "nature-gaussian", "--grid", "mixing.policy"], "must look like key=v1,v2"),
         (["sweep"], "name a recipe"),
-        (["sweep", "nature-gaussian", "--grid", "n=10,20", "--backend", "slurm"],
-         "unknown backend 'slurm'"),
+        (
+            ["sweep", "nature-gaussian", "--grid", "n=10,20", "--backend", "slurm"],
+            "unknown backend 'slurm'",
+        ),
         (["query", "select * from nowhere", "--runs", "{tmp}"], "query failed"),
         (["compare", "{tmp}"], "at least two runs"),
         (["report", "{tmp}/absent"], "run or sweep directory not found"),

@@ -19,17 +19,28 @@ pytestmark = pytest.mark.skipif(
 )
 EVIL = "<script>alert(1)</script>"
 RECIPE = {
-    "name": "browser-test", "bench": "collapse", "seeds": "0..2",
+    "name": "browser-test",
+    "bench": "collapse",
+    "seeds": "0..2",
     "description": f"note {EVIL}",
-    "family": {"name": "gmm", "n_components": 2}, "source": {"name": "gmm"},
-    "n": 60, "generations": 8, "holdout": 100, "snapshots": [0, 4, 8],
-    "metrics": ["log_variance", "component_std", "gmm_l2"], "engine": "samples",
+    "family": {"name": "gmm", "n_components": 2},
+    "source": {"name": "gmm"},
+    "n": 60,
+    "generations": 8,
+    "holdout": 100,
+    "snapshots": [0, 4, 8],
+    "metrics": ["log_variance", "component_std", "gmm_l2"],
+    "engine": "samples",
 }
 
 
 def test_sweep_report_renders_in_chromium(tmp_path):
-    sweep = run_sweep(RECIPE, grid=["mixing.policy=replace,keep_fraction,accumulate"],
-                      out=tmp_path / "sweep", workers=1)
+    sweep = run_sweep(
+        RECIPE,
+        grid=["mixing.policy=replace,keep_fraction,accumulate"],
+        out=tmp_path / "sweep",
+        workers=1,
+    )
     html = write_report(sweep.path)
     shot = sweep.path / "report_screenshot.png"
     result = check_page(html, shot)

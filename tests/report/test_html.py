@@ -14,11 +14,18 @@ from genloop.sweep import run_sweep
 
 EVIL = "<script>alert(1)</script>"
 RECIPE = {
-    "name": "report-test", "bench": "collapse", "seeds": "0..2",
+    "name": "report-test",
+    "bench": "collapse",
+    "seeds": "0..2",
     "description": f"a description with {EVIL}",
-    "family": {"name": "gmm", "n_components": 2}, "source": {"name": "gmm"},
-    "n": 60, "generations": 6, "holdout": 100, "snapshots": [0, 6],
-    "metrics": ["log_variance", "component_std"], "engine": "samples",
+    "family": {"name": "gmm", "n_components": 2},
+    "source": {"name": "gmm"},
+    "n": 60,
+    "generations": 6,
+    "holdout": 100,
+    "snapshots": [0, 6],
+    "metrics": ["log_variance", "component_std"],
+    "engine": "samples",
 }
 
 
@@ -33,7 +40,8 @@ def evil_run(tmp_path_factory):
     run = genloop.run(RECIPE | {"variants": {EVIL.replace("/", ""): {}}}, out=root / "run")
     unit = next((run.path / "artifacts").iterdir())
     (unit / "samples_gen0006.txt").write_text(
-        f"{EVIL}\n<img src=x onerror=alert(2)>\nplain sample\n", encoding="utf-8")
+        f"{EVIL}\n<img src=x onerror=alert(2)>\nplain sample\n", encoding="utf-8"
+    )
     return run.path
 
 
@@ -52,14 +60,24 @@ def test_report_is_self_contained(evil_run):
     pngs = images(html)
     assert len(pngs) >= 3  # metric curves, density snapshots, provenance
     assert all(p.startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)
-    for section in ("Config (config.yaml", "Summary across seeds", "Collapse figures",
-                    "Provenance", "Samples", "median 95% CI"):
+    for section in (
+        "Config (config.yaml",
+        "Summary across seeds",
+        "Collapse figures",
+        "Provenance",
+        "Samples",
+        "median 95% CI",
+    ):
         assert section in html
 
 
 def test_sweep_report_compares_every_grid_point(tmp_path, monkeypatch):
-    sweep = run_sweep(RECIPE | {"snapshots": []}, out=tmp_path / "s", workers=1,
-                      grid=["mixing.policy=replace,keep_fraction,accumulate"])
+    sweep = run_sweep(
+        RECIPE | {"snapshots": []},
+        out=tmp_path / "s",
+        workers=1,
+        grid=["mixing.policy=replace,keep_fraction,accumulate"],
+    )
     drawn = []
     real = figures.png_bytes
 
@@ -69,12 +87,14 @@ def test_sweep_report_compares_every_grid_point(tmp_path, monkeypatch):
 
     monkeypatch.setattr(figures, "png_bytes", capture)
     html = write_report(sweep.path, tmp_path / "out.html").read_text(encoding="utf-8")
-    comparison = [f for f in drawn if "every grid point" in (f._suptitle.get_text()
-                                                             if f._suptitle else "")]
+    comparison = [
+        f for f in drawn if "every grid point" in (f._suptitle.get_text() if f._suptitle else "")
+    ]
     assert comparison  # one figure per metric
     for fig in comparison:
-        labels = [t.get_text() for ax in fig.axes if ax.get_legend()
-                  for t in ax.get_legend().get_texts()]
+        labels = [
+            t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
+        ]
         assert {"policy=replace", "policy=keep_fraction", "policy=accumulate"} <= set(labels)
     assert "Policy comparison" in html and "Point policy=accumulate" in html
 

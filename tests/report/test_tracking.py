@@ -13,9 +13,15 @@ from genloop.sweep import run_sweep
 mlflow = pytest.importorskip("mlflow", reason="MLflow is the `mlflow` extra")
 
 RECIPE = {
-    "name": "mlflow-test", "bench": "collapse", "seeds": "0..1",
-    "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
-    "n": 30, "generations": 4, "holdout": 50, "metrics": ["log_variance"],
+    "name": "mlflow-test",
+    "bench": "collapse",
+    "seeds": "0..1",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 30,
+    "generations": 4,
+    "holdout": 50,
+    "metrics": ["log_variance"],
     "engine": "samples",
 }
 
@@ -40,14 +46,17 @@ def test_run_params_metrics_and_report(tmp_path):
 
 
 def test_sweep_is_a_parent_with_a_child_per_point(tmp_path):
-    sweep = run_sweep(RECIPE, grid=["mixing.policy=replace,accumulate"], out=tmp_path / "s",
-                      workers=1)
+    sweep = run_sweep(
+        RECIPE, grid=["mixing.policy=replace,accumulate"], out=tmp_path / "s", workers=1
+    )
     uri = (tmp_path / "mlruns").as_uri()
     parent = log_to_mlflow(sweep.path, uri)
     runs = mlflow.search_runs(experiment_names=["mlflow-test"], output_format="list")
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent]
     assert sorted(r.data.tags["genloop.point"] for r in children) == [
-        "policy=accumulate", "policy=replace"]
+        "policy=accumulate",
+        "policy=replace",
+    ]
     assert {r.data.params["mixing.policy"] for r in children} == {"replace", "accumulate"}
 
 
@@ -57,8 +66,9 @@ def test_cli_run_with_mlflow_uri(tmp_path):
 
     recipe.write_text(yaml.safe_dump(RECIPE))
     uri = (tmp_path / "mlruns").as_uri()
-    result = CliRunner().invoke(app, ["run", str(recipe), "--out", str(tmp_path / "run"),
-                                      "--quiet", "--mlflow-uri", uri])
+    result = CliRunner().invoke(
+        app, ["run", str(recipe), "--out", str(tmp_path / "run"), "--quiet", "--mlflow-uri", uri]
+    )
     assert result.exit_code == 0, result.output
     runs = mlflow.search_runs(experiment_names=["mlflow-test"], output_format="list")
     assert len(runs) == 1 and runs[0].data.tags["genloop.kind"] == "run"

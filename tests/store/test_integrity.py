@@ -12,10 +12,17 @@ from genloop.store.run_dir import RunDir, atomic_write_text
 from genloop.sweep import Sweep, run_sweep
 
 RECIPE = {
-    "name": "integrity", "bench": "collapse", "seeds": "0..1",
-    "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
-    "n": 30, "generations": 8, "holdout": 50, "metrics": ["log_variance"],
-    "engine": "samples", "checkpoint_seconds": 0.0,
+    "name": "integrity",
+    "bench": "collapse",
+    "seeds": "0..1",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 30,
+    "generations": 8,
+    "holdout": 50,
+    "metrics": ["log_variance"],
+    "engine": "samples",
+    "checkpoint_seconds": 0.0,
 }
 GRID = ["mixing.policy=replace,accumulate"]
 
@@ -50,9 +57,11 @@ def test_damaged_checkpoint_is_discarded_and_the_unit_restarts(tmp_path, damage)
     run_unit(recipe, reference, "default", [0], None)
     recipe, run_dir = interrupted_unit(tmp_path)
     partial = run_dir.partial_dir("default__seed000000")
-    target = {"state": next(partial.glob("state_*.safetensors")),
-              "rows": next(partial.glob("rows_*.parquet")),
-              "marker": partial / "marker.json"}[damage]
+    target = {
+        "state": next(partial.glob("state_*.safetensors")),
+        "rows": next(partial.glob("rows_*.parquet")),
+        "marker": partial / "marker.json",
+    }[damage]
     target.write_bytes(target.read_bytes()[: max(1, target.stat().st_size // 2)])
     assert run_dir.load_checkpoint("default__seed000000") is None or damage == "marker"
     run_unit(recipe, run_dir, "default", [0], None)

@@ -12,9 +12,15 @@ from genloop.sweep import run_sweep
 pytest.importorskip("duckdb", reason="DuckDB is the `query` extra")
 
 RECIPE = {
-    "name": "query-test", "bench": "collapse", "seeds": "0..1",
-    "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
-    "n": 30, "generations": 4, "holdout": 50, "metrics": ["log_variance"],
+    "name": "query-test",
+    "bench": "collapse",
+    "seeds": "0..1",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 30,
+    "generations": 4,
+    "holdout": 50,
+    "metrics": ["log_variance"],
     "engine": "samples",
 }
 
@@ -22,16 +28,31 @@ RECIPE = {
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    run_sweep(RECIPE, grid=["mixing.policy=replace,keep_fraction,accumulate"],
-              out=root / "sweep-a", workers=1)
-    genloop.run(RECIPE | {"variants": {"mle": {"family.estimator": "mle"}, "unbiased": {"family.estimator": "unbiased"}}},
-                out=root / "plain")
+    run_sweep(
+        RECIPE,
+        grid=["mixing.policy=replace,keep_fraction,accumulate"],
+        out=root / "sweep-a",
+        workers=1,
+    )
+    genloop.run(
+        RECIPE
+        | {
+            "variants": {
+                "mle": {"family.estimator": "mle"},
+                "unbiased": {"family.estimator": "unbiased"},
+            }
+        },
+        out=root / "plain",
+    )
     return root
 
 
 def test_the_issue_query_works_across_a_sweep(runs):
-    frame = query("select policy, generation, median(value) as m from metrics "
-                  "where metric='log_variance' group by all order by all", runs)
+    frame = query(
+        "select policy, generation, median(value) as m from metrics "
+        "where metric='log_variance' group by all order by all",
+        runs,
+    )
     assert set(frame["policy"].dropna()) == {"replace", "keep_fraction", "accumulate"}
     assert len(frame[frame["policy"].notna()]) == 3 * 5
     # The plain run has no policy column of its own: NULL there.
@@ -39,8 +60,10 @@ def test_the_issue_query_works_across_a_sweep(runs):
 
 
 def test_metrics_carry_run_kind_point_and_variant(runs):
-    frame = query("select run, kind, point, variant, count(*) as n from metrics "
-                  "group by all order by all", runs)
+    frame = query(
+        "select run, kind, point, variant, count(*) as n from metrics group by all order by all",
+        runs,
+    )
     sweep_rows = frame[frame["kind"] == "sweep"]
     assert set(sweep_rows["run"]) == {"sweep-a"} and len(sweep_rows) == 3
     plain = frame[frame["kind"] == "run"]
@@ -48,13 +71,17 @@ def test_metrics_carry_run_kind_point_and_variant(runs):
 
 
 def test_configs_are_flattened_with_defaults(runs):
-    frame = query("select run, point, variant, mixing_policy, family_name, n, "
-                  "checkpoint_seconds from configs order by all", runs)
+    frame = query(
+        "select run, point, variant, mixing_policy, family_name, n, "
+        "checkpoint_seconds from configs order by all",
+        runs,
+    )
     assert len(frame) == 3 + 2
     assert set(frame["mixing_policy"]) == {"replace", "keep_fraction", "accumulate"}
     assert (frame["n"] == 30).all() and (frame["checkpoint_seconds"] == 2.0).all()  # a default
-    estimators = query("select variant, family_estimator from configs where kind='run' "
-                       "order by variant", runs)
+    estimators = query(
+        "select variant, family_estimator from configs where kind='run' order by variant", runs
+    )
     assert estimators["family_estimator"].tolist() == ["mle", "unbiased"]
 
 
@@ -62,8 +89,11 @@ def test_runs_and_summaries_views(runs):
     table = query("select run, kind, recipe, points from runs order by run", runs)
     assert table["run"].tolist() == ["plain", "sweep-a"]
     assert table["recipe"].tolist() == ["query-test", "query-test"]
-    summary = query("select policy, median, ci_low, ci_high from summaries "
-                    "where metric = 'log_variance' and generation = 4", runs)
+    summary = query(
+        "select policy, median, ci_low, ci_high from summaries "
+        "where metric = 'log_variance' and generation = 4",
+        runs,
+    )
     assert len(summary) == 3 and (summary["ci_low"] <= summary["median"]).all()
 
 

@@ -88,7 +88,9 @@ def test_difference_of_medians_paired_and_independent():
     diff, low, high, paired = bootstrap_median_difference(a, shifted)
     # Paired by seed, a constant shift is known exactly.
     assert paired and (diff, low, high) == (1.0, 1.0, 1.0)
-    diff, low, high, paired = bootstrap_median_difference(a, {10 + k: v for k, v in shifted.items()})
+    diff, low, high, paired = bootstrap_median_difference(
+        a, {10 + k: v for k, v in shifted.items()}
+    )
     assert not paired and diff == 1.0 and low < 1.0 < high
     _, low, high, _ = bootstrap_median_difference({0: 1.0}, {0: 2.0})
     assert np.isnan(low) and np.isnan(high)

@@ -10,10 +10,20 @@ from genloop.sweep.grid import column_names, expand, parse_grid, point_id
 
 
 def test_parse_grid_reads_yaml_values_and_keeps_bracket_lists():
-    grid = parse_grid(["mixing.policy=replace,accumulate", "n=100, 500", "snapshots=[0, 5],[1]",
-                       "mixing.fraction=0.1"])
-    assert grid == {"mixing.policy": ["replace", "accumulate"], "n": [100, 500],
-                    "snapshots": [[0, 5], [1]], "mixing.fraction": [0.1]}
+    grid = parse_grid(
+        [
+            "mixing.policy=replace,accumulate",
+            "n=100, 500",
+            "snapshots=[0, 5],[1]",
+            "mixing.fraction=0.1",
+        ]
+    )
+    assert grid == {
+        "mixing.policy": ["replace", "accumulate"],
+        "n": [100, 500],
+        "snapshots": [[0, 5], [1]],
+        "mixing.fraction": [0.1],
+    }
 
 
 @pytest.mark.parametrize(
@@ -34,15 +44,19 @@ def test_bad_grids_are_one_line_errors(items, message):
 def test_column_names_use_the_last_component_unless_ambiguous():
     assert column_names(["mixing.policy", "n"]) == {"mixing.policy": "policy", "n": "n"}
     assert column_names(["family.name", "source.name"]) == {
-        "family.name": "family_name", "source.name": "source_name"}
+        "family.name": "family_name",
+        "source.name": "source_name",
+    }
     assert column_names(["a.seed"]) == {"a.seed": "a_seed"}  # would shadow a metrics column
 
 
 def test_points_are_the_cartesian_product_in_order_with_safe_ids():
     points = expand({"mixing.policy": ["replace", "accumulate"], "n": [10, 20]})
     assert points == [
-        {"mixing.policy": "replace", "n": 10}, {"mixing.policy": "replace", "n": 20},
-        {"mixing.policy": "accumulate", "n": 10}, {"mixing.policy": "accumulate", "n": 20},
+        {"mixing.policy": "replace", "n": 10},
+        {"mixing.policy": "replace", "n": 20},
+        {"mixing.policy": "accumulate", "n": 10},
+        {"mixing.policy": "accumulate", "n": 20},
     ]
     columns = column_names(["mixing.policy", "n"])
     assert point_id(points[1], columns) == "policy=replace,n=20"
@@ -55,9 +69,12 @@ def test_run_crosses_the_recipe_grid_with_variants():
     recipe = resolve("accumulate-vs-replace", quick=True)
     assert {name: (c.family.name, c.mixing.policy) for name, c in recipe.variants.items()} == {
         f"{family}-{policy}": (family, policy)
-        for family in ("gaussian", "gmm") for policy in ("replace", "keep_fraction", "accumulate")
+        for family in ("gaussian", "gmm")
+        for policy in ("replace", "keep_fraction", "accumulate")
     }
-    assert "grid" not in recipe.raw and resolve(recipe.raw).variants.keys() == recipe.variants.keys()
+    assert (
+        "grid" not in recipe.raw and resolve(recipe.raw).variants.keys() == recipe.variants.keys()
+    )
     pinned = resolve("accumulate-vs-replace", quick=True, overrides=["mixing.policy=accumulate"])
     assert list(pinned.variants) == ["gaussian", "gmm"]  # --set wins over the grid
     flat = resolve("accumulate-vs-replace", quick=True, expand_grid=False)

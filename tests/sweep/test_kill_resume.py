@@ -22,12 +22,19 @@ import genloop
 from genloop.sweep import run_sweep
 
 RECIPE = {
-    "name": "kill-test", "bench": "collapse", "seeds": "0..1",
-    "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
-    "n": 30, "generations": 150, "holdout": 50, "metrics": ["log_variance"],
+    "name": "kill-test",
+    "bench": "collapse",
+    "seeds": "0..1",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 30,
+    "generations": 150,
+    "holdout": 50,
+    "metrics": ["log_variance"],
     # Checkpoint often, so that kills land between, during and after checkpoint writes;
     # the sample-level loop (a fast path would finish every seed in one short batch).
-    "checkpoint_seconds": 0.02, "engine": "samples",
+    "checkpoint_seconds": 0.02,
+    "engine": "samples",
 }
 GRID = "mixing.policy=replace,accumulate"
 CLI = [sys.executable, "-c", "from genloop.cli import app; app()"]
@@ -35,8 +42,18 @@ CLI = [sys.executable, "-c", "from genloop.cli import app; app()"]
 
 def command(kind: str, recipe_path, out, workers: int) -> list[str]:
     if kind == "sweep":
-        return [*CLI, "sweep", str(recipe_path), "--grid", GRID, "--out", str(out),
-                "--workers", str(workers), "--quiet"]
+        return [
+            *CLI,
+            "sweep",
+            str(recipe_path),
+            "--grid",
+            GRID,
+            "--out",
+            str(out),
+            "--workers",
+            str(workers),
+            "--quiet",
+        ]
     return [*CLI, "run", str(recipe_path), "--out", str(out), "--quiet"]
 
 
@@ -77,18 +94,23 @@ def kill_and_resume(kind: str, tmp_path, workers: int, kills: int, seed: int):
         if attempt >= kills and any(interrupted):
             break
         started = attempt > 0 and (out / "config.yaml").exists()
-        args = resume_command(kind, recipe_path, out, workers) if started \
+        args = (
+            resume_command(kind, recipe_path, out, workers)
+            if started
             else command(kind, recipe_path, out, workers)
-        process = subprocess.Popen(args, start_new_session=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        )
+        process = subprocess.Popen(
+            args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         wait_for_work(out, process)
         # A seeded random moment within the work (each unit runs for about 0.3 s).
         time.sleep(rng.uniform(0.0, 0.5))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         interrupted.append(process.returncode == -signal.SIGKILL and mid_unit(out))
-    finished = subprocess.run(resume_command(kind, recipe_path, out, workers),
-                              capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(
+        resume_command(kind, recipe_path, out, workers), capture_output=True, text=True, timeout=300
+    )
     assert finished.returncode == 0, finished.stderr
     assert any(interrupted), "no kill landed inside a unit; the work finished too early"
     return pd.read_parquet(out / "metrics.parquet")
@@ -101,8 +123,7 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path, kind):
     else:
         genloop.run(RECIPE, out=tmp_path / "ref")
     reference = pd.read_parquet(tmp_path / "ref" / "metrics.parquet")
-    resumed = kill_and_resume(kind, tmp_path, workers=1, kills=2 if kind == "sweep" else 1,
-                              seed=6)
+    resumed = kill_and_resume(kind, tmp_path, workers=1, kills=2 if kind == "sweep" else 1, seed=6)
     assert resumed.equals(reference)
 
 

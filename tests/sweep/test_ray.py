@@ -12,9 +12,15 @@ import pytest
 from genloop.sweep import run_sweep
 
 RECIPE = {
-    "name": "ray-test", "bench": "collapse", "seeds": "0..2",
-    "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
-    "n": 30, "generations": 5, "holdout": 50, "metrics": ["log_variance"],
+    "name": "ray-test",
+    "bench": "collapse",
+    "seeds": "0..2",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 30,
+    "generations": 5,
+    "holdout": 50,
+    "metrics": ["log_variance"],
     "engine": "samples",
 }
 GRID = ["mixing.policy=replace,keep_fraction"]
@@ -24,8 +30,7 @@ GRID = ["mixing.policy=replace,keep_fraction"]
 def local_ray():
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'genloop[ray]')")
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except Exception as exc:  # pragma: no cover - depends on the machine
         pytest.skip(f"a local Ray instance cannot start here: {str(exc).splitlines()[0]}")
     yield ray
@@ -38,7 +43,8 @@ def test_ray_summary_equals_local_summary(tmp_path, local_ray):
     assert local_ray.is_initialized()  # the executor reused the running instance
     assert ray.metrics.equals(local.metrics)
     assert pd.read_parquet(tmp_path / "ray" / "summary.parquet").equals(
-        pd.read_parquet(tmp_path / "local" / "summary.parquet"))
+        pd.read_parquet(tmp_path / "local" / "summary.parquet")
+    )
     log = (tmp_path / "ray" / "logs" / "sweep.log").read_text()
     assert "backend ray" in log and log.count(" done ") == 2 * 3
 

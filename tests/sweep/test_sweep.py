@@ -14,9 +14,15 @@ from genloop.sweep import Sweep, run_sweep
 from genloop.sweep import executors as executors_module
 
 RECIPE = {
-    "name": "sweep-test", "bench": "collapse", "seeds": "0..2",
-    "family": {"name": "gaussian"}, "source": {"name": "gaussian", "dim": 1},
-    "n": 30, "generations": 6, "holdout": 50, "metrics": ["log_variance"],
+    "name": "sweep-test",
+    "bench": "collapse",
+    "seeds": "0..2",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 30,
+    "generations": 6,
+    "holdout": 50,
+    "metrics": ["log_variance"],
     "variants": {"mle": {}, "unbiased": {"family.estimator": "unbiased"}},
     "engine": "samples",  # one unit per seed; fast paths run a batch of seeds per unit
 }
@@ -26,17 +32,28 @@ GRID = ["mixing.policy=replace,accumulate"]
 def plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Values and column order only (a run may keep string columns as categoricals)."""
     frame = frame.reset_index(drop=True)
-    return frame.astype({c: str for c in frame.columns
-                         if frame[c].dtype == object or isinstance(frame[c].dtype,
-                                                                   pd.CategoricalDtype)})
+    return frame.astype(
+        {
+            c: str
+            for c in frame.columns
+            if frame[c].dtype == object or isinstance(frame[c].dtype, pd.CategoricalDtype)
+        }
+    )
 
 
 def test_points_are_run_directories_with_the_same_results_as_run(tmp_path):
     sweep = run_sweep(RECIPE, grid=GRID, out=tmp_path / "s", workers=1)
     assert list(sweep.points) == ["policy=replace", "policy=accumulate"]
     metrics = sweep.metrics
-    assert list(metrics.columns) == ["point", "policy", "variant", "seed", "generation",
-                                     "metric", "value"]
+    assert list(metrics.columns) == [
+        "point",
+        "policy",
+        "variant",
+        "seed",
+        "generation",
+        "metric",
+        "value",
+    ]
     assert set(metrics["policy"]) == {"replace", "accumulate"}
     n_metrics = metrics["metric"].nunique()
     assert len(metrics) == 2 * 2 * 3 * 7 * n_metrics  # points × variants × seeds × generations
@@ -45,8 +62,18 @@ def test_points_are_run_directories_with_the_same_results_as_run(tmp_path):
     point = metrics[metrics["point"] == "policy=accumulate"].drop(columns=["point", "policy"])
     assert plain(point).equals(plain(alone.metrics))
     summary = pd.read_parquet(tmp_path / "s" / "summary.parquet")
-    assert {"point", "policy", "variant", "metric", "generation", "median", "ci_low",
-            "ci_high", "q10", "q90"} <= set(summary.columns)
+    assert {
+        "point",
+        "policy",
+        "variant",
+        "metric",
+        "generation",
+        "median",
+        "ci_low",
+        "ci_high",
+        "q10",
+        "q90",
+    } <= set(summary.columns)
     assert len(summary) == 2 * 2 * 7 * n_metrics
     spec = json.loads((tmp_path / "s" / "sweep.json").read_text())
     assert spec["columns"] == {"mixing.policy": "policy"}
@@ -60,8 +87,7 @@ def test_process_pool_gives_the_serial_results_and_reruns_skip(tmp_path):
     before = unit.stat().st_mtime_ns
     again = run_sweep(RECIPE, grid=GRID, out=tmp_path / "pool", workers=2)  # same command
     assert unit.stat().st_mtime_ns == before
-    assert json.loads((tmp_path / "pool" / "logs" / "last_run.json").read_text())[
-        "units_run"] == 0
+    assert json.loads((tmp_path / "pool" / "logs" / "last_run.json").read_text())["units_run"] == 0
     assert again.metrics.equals(serial)
     resumed = run_sweep(resume=tmp_path / "pool", workers=1)
     assert resumed.metrics.equals(serial)
@@ -75,12 +101,15 @@ def test_fast_path_batch_units_match_run(tmp_path):
     point = metrics[metrics["point"] == "policy=replace"].drop(columns=["point", "policy"])
     assert plain(point).equals(plain(alone.metrics))
     assert sorted(p.name for p in (tmp_path / "r" / "units").glob("*.parquet")) == sorted(
-        p.name for p in (tmp_path / "s" / "points" / "policy=replace" / "units").glob("*.parquet"))
+        p.name for p in (tmp_path / "s" / "points" / "policy=replace" / "units").glob("*.parquet")
+    )
 
 
 def test_damaged_unit_is_recomputed(tmp_path):
     reference = run_sweep(RECIPE, grid=GRID, out=tmp_path / "s", workers=1).metrics
-    unit = tmp_path / "s" / "points" / "policy=accumulate" / "units" / "unbiased__seed000002.parquet"
+    unit = (
+        tmp_path / "s" / "points" / "policy=accumulate" / "units" / "unbiased__seed000002.parquet"
+    )
     unit.write_bytes(unit.read_bytes()[:50])
     assert run_sweep(resume=tmp_path / "s", workers=1).metrics.equals(reference)
     assert json.loads((tmp_path / "s" / "logs" / "last_run.json").read_text())["units_run"] == 1
@@ -89,7 +118,9 @@ def test_damaged_unit_is_recomputed(tmp_path):
 def test_recipe_grid_is_the_default_and_cli_grid_replaces_it(tmp_path):
     recipe = RECIPE | {"grid": {"mixing.policy": ["replace", "keep_fraction"]}, "seeds": 0}
     assert list(run_sweep(recipe, out=tmp_path / "a", workers=1).points) == [
-        "policy=replace", "policy=keep_fraction"]
+        "policy=replace",
+        "policy=keep_fraction",
+    ]
     replaced = run_sweep(recipe, grid=["n=10,20"], out=tmp_path / "b", workers=1)
     assert list(replaced.points) == ["n=10", "n=20"]
 
@@ -99,8 +130,11 @@ def test_recipe_grid_is_the_default_and_cli_grid_replaces_it(tmp_path):
     [
         ({"grid": None}, ConfigError, "no grid"),
         ({"overrides": ["mixing.policy=replace"]}, ConfigError, "set with --set and varied"),
-        ({"grid": ["mixing.policy=replace,shuffle"]}, ConfigError,
-         "grid point policy=shuffle: config key 'mixing.policy' = 'shuffle'"),
+        (
+            {"grid": ["mixing.policy=replace,shuffle"]},
+            ConfigError,
+            "grid point policy=shuffle: config key 'mixing.policy' = 'shuffle'",
+        ),
         ({"backend": "slurm"}, ConfigError, "unknown backend 'slurm'"),
         ({"workers": 0}, ConfigError, "--workers must be at least 1"),
     ],
@@ -139,10 +173,12 @@ def test_failed_units_are_retried_then_reported(tmp_path, monkeypatch):
     assert calls["policy=replace/mle__seed000001"] == 2 and len(sweep.metrics["seed"].unique()) == 2
 
     always, calls = True, {}
-    with pytest.raises(GenloopError, match=r"1 of 8 units failed .*RuntimeError: disk hiccup; "
-                       "rerun to retry them"):
-        run_sweep(RECIPE | {"seeds": "0..1"}, grid=GRID, out=tmp_path / "b", workers=1,
-                  retries=2)
+    with pytest.raises(
+        GenloopError,
+        match=r"1 of 8 units failed .*RuntimeError: disk hiccup; "
+        "rerun to retry them",
+    ):
+        run_sweep(RECIPE | {"seeds": "0..1"}, grid=GRID, out=tmp_path / "b", workers=1, retries=2)
     assert calls["policy=replace/mle__seed000001"] == 3
     log = (tmp_path / "b" / "logs" / "sweep.log").read_text()
     assert "FAILED policy=replace/mle__seed000001" in log
