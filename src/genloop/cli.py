@@ -80,6 +80,11 @@ def print_summary(run, generations=None, metrics=None) -> None:
                 _fmt(r.theory),
             )
         console.print(table)
+    engines = (run.meta or {}).get("engine") or {}
+    for variant, engine in engines.items():
+        # Which simulator ran (exact / batched fast path, or the sample loop and why).
+        label = "engine" if variant == "default" else f"engine [{variant}]"
+        console.print(f"{label}: {engine}", highlight=False, markup=False)
     for line in run.checks():
         console.print(f"• {line}", highlight=False, markup=False)
 
