@@ -152,12 +152,14 @@ def tail_mass_retained(p, q, quantile: float = 0.1) -> tuple[np.ndarray, np.ndar
         raise ConfigError(f"quantile must lie in [0, 1], got {quantile!r}")
     p = _as_probabilities(p, "p")
     q = _as_probabilities(q, "q")
-    p, q = np.broadcast_arrays(p, q)
     if np.any(~(p > 0).any(axis=-1)):
         raise DataError("reference probabilities p have no state with positive mass")
+    # The tail depends on p alone: find it before broadcasting against a batch of models
+    # (one reference for 10,000 seeds needs one quantile, not 10,000).
     positive = np.where(p > 0, p, np.nan)
     threshold = np.nanquantile(positive, quantile, axis=-1, keepdims=True)
     rare = (p > 0) & (p <= threshold)
+    p, q, rare = np.broadcast_arrays(p, q, rare)
     mass_retained = np.where(rare, q, 0).sum(axis=-1) / np.where(rare, p, 0).sum(axis=-1)
     states_kept = np.count_nonzero(rare & (q > 0), axis=-1) / np.count_nonzero(rare, axis=-1)
     return mass_retained, states_kept
