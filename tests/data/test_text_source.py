@@ -156,3 +156,22 @@ def test_hf_source_offline_says_how_to_use_a_local_copy(monkeypatch):
     message = str(error.value)
     assert message.startswith("hf:wikitext:wikitext-2-raw-v1") and "\n" not in message
     assert "source {name: text, path: /path/to/copy}" in message
+
+
+def test_bpe_tokenizer_is_trained_once_and_cached(tmp_path, monkeypatch):
+    pytest.importorskip("tokenizers")
+    monkeypatch.setenv("GENLOOP_CACHE", str(tmp_path))
+    text._CORPUS_CACHE.clear()
+    source = TextFileSource(str(CORPUS), tokenizer="bpe:300", block_size=8)
+    original, _ = source.split(5, 0, np.random.default_rng(0))
+    assert 257 <= source.vocab_size <= 300
+    cached = list((tmp_path / "tokenizers").glob("bpe300-*.json"))
+    assert len(cached) == 1
+    sample = CORPUS.read_text()[:200]
+    from genloop.families.tokenize import make_tokenizer
+
+    tok = make_tokenizer("bpe:300", [CORPUS.read_text()])
+    assert tok.decode(tok.encode(sample)) == sample  # byte-level: lossless
+    with pytest.raises(ConfigError, match="bpe"):
+        TextFileSource(str(CORPUS), tokenizer="bpe:12")
+    text._CORPUS_CACHE.clear()

@@ -225,7 +225,12 @@ class TextSource(Source):
             key = self.cache_key()
             if key not in _CORPUS_CACHE:
                 original, holdout = self.documents()
-                tok = make_tokenizer(self.tokenizer, [*original.values(), *holdout.values()])
+                # A word vocabulary must hold the held-out words (else they are all <unk>);
+                # byte-level BPE covers any text, so it learns from the original side only.
+                texts = [*original.values()]
+                if not self.tokenizer.startswith("bpe"):
+                    texts += [*holdout.values()]
+                tok = make_tokenizer(self.tokenizer, texts)
                 blocks = [
                     b for t in original.values() for b in cut_blocks(tok.encode(t), self.block_size)
                 ]
@@ -283,8 +288,9 @@ class ShakespeareSource(TextSource):
 
     Parameters
     ----------
-    tokenizer : {"byte", "word"} or "hf:PATH", default "byte"
-        Token unit; ``word`` builds its vocabulary from every play read here.
+    tokenizer : {"byte", "word", "bpe", "bpe:N"} or "hf:PATH", default "byte"
+        Token unit; ``word`` and ``bpe`` (byte-level BPE, N symbols, default 1024, trained
+        with ``tokenizers`` and cached) learn their vocabulary from every play read here.
     block_size : int, default 64
         Tokens per block (one row of the pool).
     plays : list of str, optional

@@ -6,6 +6,8 @@ thing in every generation:
 * :class:`ByteTokenizer` — UTF-8 bytes, ``vocab_size = 256``; needs no corpus.
 * :class:`WordTokenizer` — words, punctuation and newlines, with a vocabulary built from
   the corpus (most frequent first, id 0 = ``<unk>``); what word-level n-grams use.
+* :class:`BPETokenizer` — byte-level BPE trained with ``tokenizers`` on the corpus and
+  cached (``bpe:N`` for a vocabulary of N);
 * :class:`HFTokenizer` — a Hugging Face tokenizer from a local directory (or a hub id
   when online), for fine-tuning a model that brings its own vocabulary.
 
@@ -123,24 +125,91 @@ class HFTokenizer:
         return self.tokenizer.decode([int(t) for t in np.asarray(tokens)])
 
 
+class BPETokenizer:
+    """Byte-level BPE trained with ``tokenizers`` on the corpus, cached by content hash.
+
+    Parameters
+    ----------
+    texts : list of str
+        The generation-0 corpus the merges are learned from (then frozen).
+    vocab_size : int
+        Target vocabulary (256 byte symbols plus merges).
+    """
+
+    name = "bpe"
+
+    def __init__(self, texts: list[str], vocab_size: int):
+        import hashlib
+
+        from genloop.data.text import cache_dir
+
+        try:
+            from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+        except ImportError:
+            raise ConfigError(
+                "source.tokenizer=bpe needs the tokenizers package: pip install 'genloop[neural]'"
+            ) from None
+        digest = hashlib.sha256()
+        for text in texts:
+            digest.update(hashlib.sha256(text.encode("utf-8")).digest())
+        path = cache_dir() / "tokenizers" / f"bpe{vocab_size}-{digest.hexdigest()[:16]}.json"
+        if path.is_file():
+            self.tokenizer = Tokenizer.from_file(str(path))
+        else:
+            self.tokenizer = Tokenizer(models.BPE())
+            self.tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+            self.tokenizer.decoder = decoders.ByteLevel()
+            trainer = trainers.BpeTrainer(
+                vocab_size=vocab_size,
+                show_progress=False,
+                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            )
+            self.tokenizer.train_from_iterator(texts, trainer)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            self.tokenizer.save(str(tmp))
+            tmp.replace(path)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.get_vocab_size()
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
+
+    def decode(self, tokens) -> str:
+        return self.tokenizer.decode([int(t) for t in np.asarray(tokens)])
+
+
 def make_tokenizer(spec: str, texts: Iterable[str] | None = None):
-    """The tokenizer named by ``spec``: ``byte``, ``word`` (built from ``texts``) or ``hf:PATH``."""
+    """The tokenizer named by ``spec``: ``byte``, ``word`` or ``bpe[:N]`` (built from
+    ``texts``), or ``hf:PATH``."""
     if spec == "byte":
         return ByteTokenizer()
+    if isinstance(spec, str) and (spec == "bpe" or spec.startswith("bpe:")):
+        check_tokenizer_spec(spec)
+        return BPETokenizer(list(texts or []), int(spec.partition(":")[2] or 1024))
     if spec == "word":
         if texts is None:
             raise ValueError("a word tokenizer needs the corpus texts")
         return WordTokenizer.from_texts(texts)
     if isinstance(spec, str) and spec.startswith("hf:") and len(spec) > 3:
         return HFTokenizer(spec[3:])
-    raise ConfigError(f"source.tokenizer={spec!r} is unknown; use byte, word or hf:<path>")
+    raise ConfigError(
+        f"source.tokenizer={spec!r} is unknown; use byte, word, bpe[:N ≥ 257] or hf:<path>"
+    )
 
 
 def check_tokenizer_spec(spec) -> None:
     """Raise a ConfigError unless ``spec`` names a tokenizer :func:`make_tokenizer` knows."""
-    ok = spec in ("byte", "word") or (isinstance(spec, str) and spec.startswith("hf:"))
+    ok = spec in ("byte", "word", "bpe") or (isinstance(spec, str) and spec.startswith("hf:"))
+    if isinstance(spec, str) and spec.startswith("bpe:"):
+        size = spec.partition(":")[2]
+        ok = size.isdigit() and int(size) >= 257
     if not ok or spec == "hf:":
-        raise ConfigError(f"source.tokenizer={spec!r} is unknown; use byte, word or hf:<path>")
+        raise ConfigError(
+            f"source.tokenizer={spec!r} is unknown; use byte, word, bpe[:N ≥ 257] or hf:<path>"
+        )
 
 
 def as_token_blocks(blocks) -> np.ndarray:
