@@ -112,3 +112,14 @@ def test_snapshots_are_written_and_plotted(tmp_path):
     names = sorted(p.name for p in run.plot())
     assert names == ["density_snapshots.png", "metrics.png"]
     assert all((run.path / "figures" / n).stat().st_size > 10_000 for n in names)
+
+
+def test_damaged_snapshot_is_skipped_in_the_figure(tmp_path):
+    recipe = GAUSS | {"seeds": 0, "snapshots": [0, 6, 12], "family": {"name": "gmm"},
+                      "source": {"name": "gmm"}, "metrics": ["component_std"]}
+    run = genloop.run(recipe, out=tmp_path / "r")
+    damaged = run.path / "artifacts" / "default__seed000000" / "snapshot_gen00006.safetensors"
+    damaged.write_bytes(b"not a safetensors file")
+    with pytest.warns(UserWarning, match="snapshot_gen00006"):
+        paths = run.plot()
+    assert any(p.name == "density_snapshots.png" for p in paths)

@@ -95,14 +95,20 @@ def config_name(config) -> str:
 
 
 def _load_snapshots(unit: Path, family) -> list:
+    import warnings
+
     from safetensors.numpy import load_file
 
     snaps = []
     for f in sorted(unit.glob("snapshot_gen*.safetensors")):
-        arrays = load_file(str(f))
-        model_arrays = {k[6:]: v for k, v in arrays.items() if k.startswith("model.")}
-        generation = int(f.stem.split("gen")[1])
-        snaps.append((generation, family.from_arrays(model_arrays), arrays["pool"]))
+        try:
+            arrays = load_file(str(f))
+            model_arrays = {k[6:]: v for k, v in arrays.items() if k.startswith("model.")}
+            model = family.from_arrays(model_arrays)
+        except Exception as exc:  # a damaged snapshot costs one panel, not the figure
+            warnings.warn(f"skipping unreadable snapshot {f}: {exc}", stacklevel=2)
+            continue
+        snaps.append((int(f.stem.split("gen")[1]), model, arrays["pool"]))
     return snaps
 
 

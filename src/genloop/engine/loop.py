@@ -29,6 +29,7 @@ from genloop.engine.rng import generator
 from genloop.engine.spec import CollapseConfig, build_family, build_metric, build_source
 from genloop.errors import GenloopError
 from genloop.metrics.base import MetricContext
+from genloop.store.run_dir import atomic_write_with
 
 # Curation hook: takes the candidate pool and the generation, returns the kept rows.
 Curate = Callable[[Pool, int], Pool]
@@ -77,7 +78,9 @@ def save_snapshot(ctx: SeedContext, generation: int, model, pool: Pool) -> None:
     arrays = {f"model.{k}": np.require(v, requirements="C") for k, v in model.to_arrays().items()}
     # A stride, not the first rows: an accumulated pool starts with the original data.
     arrays["pool"] = np.require(pool.X[:: max(1, len(pool) // 2000)], requirements="C")
-    save_file(arrays, str(ctx.artifact_dir / f"snapshot_gen{generation:05d}.safetensors"))
+    path = ctx.artifact_dir / f"snapshot_gen{generation:05d}.safetensors"
+    # Atomic, like every file of a run: a killed run never leaves half a snapshot.
+    atomic_write_with(path, lambda tmp: save_file(arrays, str(tmp)))
 
 
 def run_seed(config: CollapseConfig, ctx: SeedContext, curate: Curate = identity_curation):
