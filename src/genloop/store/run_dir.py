@@ -189,6 +189,10 @@ def _sorted_metrics(frames: list[pd.DataFrame]) -> pd.DataFrame:
         key = keys[0]
         for part, size in zip(keys[1:], sizes[1:], strict=True):
             key = key * size + part
+        if np.all(key[1:] >= key[:-1]):
+            # Ordered units in name order (the usual case): nothing to move.
+            return pd.DataFrame({"variant": variant, "seed": seed, "generation": generation,
+                                 "metric": metric, "value": value})
         order = np.argsort(key, kind="stable")
     else:
         order = np.lexsort(keys[::-1])
