@@ -132,8 +132,11 @@ class Run:
         if bench.plot is None:
             return []
         kwargs = {}
-        if "run_path" in inspect.signature(bench.plot).parameters:
+        accepted = inspect.signature(bench.plot).parameters
+        if "run_path" in accepted:
             kwargs["run_path"] = self.path
+        if "variants" in accepted:
+            kwargs["variants"] = self.recipe.variants
         # Variants share one figure (one line each), so the first variant's config serves.
         paths = bench.plot(self.metrics, self.recipe.config, out_dir, **kwargs)
         return [Path(p) for p in paths]

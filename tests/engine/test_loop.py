@@ -123,3 +123,11 @@ def test_damaged_snapshot_is_skipped_in_the_figure(tmp_path):
     with pytest.warns(UserWarning, match="snapshot_gen00006"):
         paths = run.plot()
     assert any(p.name == "density_snapshots.png" for p in paths)
+
+
+def test_capacity_figure_from_variants(tmp_path):
+    run = genloop.run("collapse-vs-capacity", quick=True, out=tmp_path / "c")
+    paths = {p.name: p for p in run.plot()}
+    assert paths["collapse_vs_capacity.png"].stat().st_size > 10_000
+    capacities = {name: cfg.capacity for name, cfg in run.recipe.variants.items()}
+    assert capacities["gmm-8"] == 8 and capacities["kde-h0.1"] == 10.0

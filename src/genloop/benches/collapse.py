@@ -85,8 +85,14 @@ def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
     return lines
 
 
-def plot(metrics: pd.DataFrame, config: CollapseConfig, out_dir, run_path=None) -> list:
-    """Write the collapse figures of a run; returns the PNG paths."""
+def plot(
+    metrics: pd.DataFrame, config: CollapseConfig, out_dir, run_path=None, variants=None
+) -> list:
+    """Write the collapse figures of a run; returns the PNG paths.
+
+    ``variants`` (name → config) enables the collapse-vs-capacity figure when the
+    variants declare a ``capacity``.
+    """
     from pathlib import Path
 
     from genloop.benches import collapse_figures as figs
@@ -101,6 +107,8 @@ def plot(metrics: pd.DataFrame, config: CollapseConfig, out_dir, run_path=None) 
     ]
     if run_path is not None:
         paths.append(figs.density_snapshots(Path(run_path), config, out_dir))
+    if variants:
+        paths.append(figs.capacity_figure(metrics, variants, out_dir))
     return [p for p in paths if p is not None]
 
 

@@ -256,3 +256,62 @@ def perplexity_histograms(metrics: pd.DataFrame, config, out_dir: Path) -> Path 
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+# (metric, axis label, how to turn start/end medians into a collapse measure)
+CAPACITY_MEASURES = [
+    ("gmm_l2", "L2 distance to the truth: growth per generation", "growth"),
+    ("tail_mass", "tail mass beyond real 1%/99%: end / start", "ratio"),
+    ("heldout_loglik", "held-out log-likelihood: change per generation", "growth"),
+]
+
+
+def capacity_figure(metrics: pd.DataFrame, variants: dict, out_dir: Path) -> Path | None:
+    """A collapse measure against model capacity, one line per family.
+
+    Uses the variants that declare ``capacity``. Each point is the median over seeds of
+    the per-seed measure (10–90% band as error bars): growth per generation is
+    ``(value_G − value_0) / G``; the ratio is ``value_G / value_0``.
+    """
+    from genloop.store.tidy import values_at
+
+    placed = {name: cfg for name, cfg in variants.items() if cfg.capacity is not None}
+    if not placed:
+        return None
+    last = int(metrics["generation"].max())
+    ends = values_at(metrics, [0, last])
+    measures = [m for m in CAPACITY_MEASURES if m[0] in set(metrics["metric"])]
+    if not measures:
+        return None
+    plt = _matplotlib()
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.6 * len(measures), 3.4), squeeze=False)
+    for ax, (metric, label, how) in zip(axes.flat, measures, strict=True):
+        rows = ends[ends["metric"] == metric]
+        table = rows.pivot_table(index=["variant", "seed"], columns="generation", values="value")
+        if how == "growth":
+            per_seed = (table[last] - table[0]) / max(last, 1)
+        else:
+            per_seed = table[last] / table[0]
+        by_family: dict[str, list] = {}
+        for name, cfg in placed.items():
+            if name not in per_seed.index.get_level_values(0):
+                continue
+            values = per_seed.loc[name].to_numpy()
+            by_family.setdefault(cfg.family.name, []).append((cfg.capacity, values))
+        for family, points in by_family.items():
+            points.sort(key=lambda p: p[0])
+            x = np.array([p[0] for p in points])
+            med = np.array([np.median(v) for _, v in points])
+            lo = np.array([np.quantile(v, 0.1) for _, v in points])
+            hi = np.array([np.quantile(v, 0.9) for _, v in points])
+            ax.errorbar(x, med, yerr=[med - lo, hi - med], marker="o", capsize=3, label=family)
+        ax.set_xscale("log")
+        ax.set_xlabel("capacity (components; 1 / bandwidth for KDE)")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"collapse vs capacity after {last} generations (median, 10–90% over seeds)")
+    fig.tight_layout()
+    path = out_dir / "collapse_vs_capacity.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -56,6 +56,8 @@ class CollapseConfig(BenchConfig):
     snapshots: list[int] = Field(default_factory=list)
     # stop a seed once a categorical model is a single state (nothing can change then)
     stop_when_absorbed: bool = False
+    # this variant's model capacity (e.g. mixture components), for collapse-vs-capacity plots
+    capacity: float | None = None
     # seconds between resume checkpoints within a seed (finished seeds are always kept)
     checkpoint_seconds: float = Field(2.0, ge=0)
 
