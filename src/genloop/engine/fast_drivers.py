@@ -14,6 +14,7 @@ from genloop.engine.fast.plan import batch_generator, batch_key
 from genloop.engine.fast_run import PoolShares, check_states, measure_batch
 from genloop.errors import GenloopError
 from genloop.metrics.base import BatchMetricContext
+from genloop.store.run_dir import atomic_write_with
 
 # Pool rows kept in a snapshot, as engine.loop.save_snapshot keeps them.
 _SNAPSHOT_ROWS = 2000
@@ -63,7 +64,9 @@ class BatchRun:
         arrays = {f"model.{k}": np.require(v, requirements="C") for k, v in model_arrays.items()}
         arrays["pool"] = np.require(pool[:: max(1, len(pool) // _SNAPSHOT_ROWS)], requirements="C")
         self.ctx.artifact_dir.mkdir(parents=True, exist_ok=True)
-        save_file(arrays, str(self.ctx.artifact_dir / f"snapshot_gen{generation:05d}.safetensors"))
+        path = self.ctx.artifact_dir / f"snapshot_gen{generation:05d}.safetensors"
+        # Atomic, as engine.loop.save_snapshot: a killed run never leaves half a snapshot.
+        atomic_write_with(path, lambda tmp: save_file(arrays, str(tmp)))
 
 
 def run_categorical(run: BatchRun, plan, truth) -> None:
