@@ -28,7 +28,7 @@ RECIPE = {
     "family": {"name": "gaussian"},
     "source": {"name": "gaussian", "dim": 1},
     "n": 30,
-    "generations": 150,
+    "generations": 600,
     "holdout": 50,
     "metrics": ["log_variance"],
     # Checkpoint often, so that kills land between, during and after checkpoint writes;
@@ -103,9 +103,12 @@ def kill_and_resume(kind: str, tmp_path, workers: int, kills: int, seed: int):
             args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         wait_for_work(out, process)
-        # A seeded random moment within the work (each unit runs for about 0.3 s).
+        # A seeded random moment within the work (each unit runs for about a second).
         time.sleep(rng.uniform(0.0, 0.5))
-        os.killpg(process.pid, signal.SIGKILL)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it finished before the kill: try again, later
+            pass
         process.wait()
         interrupted.append(process.returncode == -signal.SIGKILL and mid_unit(out))
     finished = subprocess.run(
