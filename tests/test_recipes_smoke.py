@@ -54,3 +54,15 @@ def test_golden_nature_gaussian(tmp_path):
     assert actual.keys() == expected.keys()
     for key, value in expected.items():
         assert actual[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_text_run_saves_samples_and_perplexity_histograms(tmp_path):
+    # The loop hands metrics the seed's artifact directory: nature-lm writes readable
+    # samples per generation there, and `plot` draws per-sample perplexity histograms.
+    run = genloop.run("nature-lm", quick=True, seeds=0, out=tmp_path / "lm")
+    samples = sorted(run.path.glob("artifacts/*/samples_gen*.txt"))
+    generations = run.recipe.config.generations
+    assert len(samples) == len(run.recipe.variants) * (generations + 1)
+    assert all(p.read_text(encoding="utf-8").strip() for p in samples)
+    names = {p.name for p in run.plot()}
+    assert "perplexity_histograms.png" in names

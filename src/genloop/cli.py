@@ -64,6 +64,9 @@ def _int_list(text: str | None) -> list[int] | None:
 def print_summary(run, generations=None, metrics=None) -> None:
     """The summary table and theory checks of a run, on the console."""
     table_data = run.summary(generations=generations, metrics=metrics)
+    if not metrics:
+        # Histogram bins (e.g. sample_ppl_hist_07) belong in figures, not in the table.
+        table_data = table_data[~table_data["metric"].astype(str).str.contains("_hist_")]
     for variant, part in table_data.groupby("variant", sort=False):
         title = f"{run.path.name}" + ("" if variant == "default" else f" — {variant}")
         table = Table(title=title, title_justify="left")

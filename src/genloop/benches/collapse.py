@@ -104,6 +104,7 @@ def plot(
             metrics, config, out_dir, theory=lambda m, g: theory_curve(config, m, g)
         ),
         figs.absorption_histogram(metrics, config, out_dir),
+        figs.perplexity_histograms(metrics, config, out_dir),
     ]
     if run_path is not None:
         paths.append(figs.density_snapshots(Path(run_path), config, out_dir))

@@ -108,7 +108,8 @@ def _load_snapshots(unit: Path, family) -> list:
         except Exception as exc:  # a damaged snapshot costs one panel, not the figure
             warnings.warn(f"skipping unreadable snapshot {f}: {exc}", stacklevel=2)
             continue
-        snaps.append((int(f.stem.split("gen")[1]), model, arrays["pool"]))
+        pool = arrays.get("pool", np.zeros((0, 1)))
+        snaps.append((int(f.stem.split("gen")[1]), model, pool))
     return snaps
 
 

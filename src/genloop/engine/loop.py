@@ -76,8 +76,9 @@ def save_snapshot(ctx: SeedContext, generation: int, model, pool: Pool) -> None:
     from safetensors.numpy import save_file
 
     arrays = {f"model.{k}": np.require(v, requirements="C") for k, v in model.to_arrays().items()}
-    # A stride, not the first rows: an accumulated pool starts with the original data.
-    arrays["pool"] = np.require(pool.X[:: max(1, len(pool) // 2000)], requirements="C")
+    if pool.X.dtype != object:  # ragged text pools are not drawn as densities
+        # A stride, not the first rows: an accumulated pool starts with the original data.
+        arrays["pool"] = np.require(pool.X[:: max(1, len(pool) // 2000)], requirements="C")
     path = ctx.artifact_dir / f"snapshot_gen{generation:05d}.safetensors"
     # Atomic, like every file of a run: a killed run never leaves half a snapshot.
     atomic_write_with(path, lambda tmp: save_file(arrays, str(tmp)))
@@ -145,7 +146,8 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
             generation=generation, model=model, pool=pool.X, initial_model=initial_model,
             source=source, original=original_X, holdout=holdout_X,
             rng=generator(seed, generation, "metrics"),
-            extra={"synthetic_share": pool.synthetic_share(), "origin": pool.origin},
+            extra={"synthetic_share": pool.synthetic_share(), "origin": pool.origin,
+                   "artifact_dir": ctx.artifact_dir},
         )
         ctx.log(generation, measure(metrics, context))
         if generation in config.snapshots:
