@@ -16,7 +16,6 @@ import numpy as np
 from sklearn.mixture import GaussianMixture as _SklearnGaussianMixture
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.rng import as_generator
 from genloop.errors import ConfigError, DataError
 from genloop.families.base import DensityFamily
 from genloop.families.gaussian import (
@@ -28,6 +27,7 @@ from genloop.families.gaussian import (
     stored_choice,
     text_to_array,
 )
+from genloop.rng import as_generator
 
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
