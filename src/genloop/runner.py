@@ -34,7 +34,11 @@ def _steps_per_seed(config) -> int:
     return int(total()) if callable(total) else 1
 
 
-def _progress(enabled: bool, total: int, label: str):
+def progress_bar(enabled: bool, total: int, label: str, unit: str = ""):
+    """A started rich progress bar with one task (or a null context when disabled).
+
+    ``unit`` is shown after the counts (e.g. ``"units"`` for sweeps).
+    """
     if not enabled:
         return nullcontext(None)
     from rich.progress import (
@@ -48,7 +52,8 @@ def _progress(enabled: bool, total: int, label: str):
 
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), transient=True,
+        TextColumn(unit), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        transient=True,
     )
     progress.start()
     progress.add_task(label, total=total)
@@ -155,7 +160,7 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
         "genloop_version": genloop.__version__, "recipe": recipe.name, "bench": recipe.bench,
         "variants": list(recipe.variants), "seeds": recipe.seeds, "engine": {},
     }
-    with _progress(progress, total, recipe.name) as live:
+    with progress_bar(progress, total, recipe.name) as live:
         task = live.task_ids[0] if live is not None else None
         for variant, seeds, engine in units:
             # A batch advances once per generation for all its seeds.

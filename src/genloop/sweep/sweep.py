@@ -15,40 +15,11 @@ from typing import Any
 import genloop
 from genloop.config import load_raw, resolve
 from genloop.errors import ConfigError, DataError, GenloopError
-from genloop.runner import default_root, plan_units
+from genloop.runner import default_root, plan_units, progress_bar
 from genloop.store.run_dir import RunDir, atomic_write_text
 from genloop.sweep.directory import SPEC_FILE, Sweep, is_sweep
 from genloop.sweep.executors import UnitTask, make_executor
 from genloop.sweep.grid import column_names, expand, parse_grid, point_id
-
-
-def _progress(enabled: bool, total: int, label: str):
-    from contextlib import nullcontext
-
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("units"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        transient=True,
-    )
-    progress.start()
-    progress.add_task(label, total=total)
-    return progress
 
 
 def _plan_points(recipe, grid_items, seeds, overrides, quick, variants):
@@ -239,7 +210,9 @@ def _execute(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
     started = time.time()
     with (
         open(log_path, "a", encoding="utf-8") as log,
-        _progress(progress, len(tasks) + skipped, f"sweep {sweep.spec['recipe']}") as live,
+        progress_bar(
+            progress, len(tasks) + skipped, f"sweep {sweep.spec['recipe']}", "units"
+        ) as live,
     ):
         task_id = live.task_ids[0] if live is not None else None
         if live is not None:
