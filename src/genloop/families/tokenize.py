@@ -108,7 +108,7 @@ class HFTokenizer:
     name = "hf"
 
     def __init__(self, path: str):
-        from genloop.families.causal_lm import load_hf
+        from genloop.families.lm_base import load_hf
 
         self.path = path
         self.tokenizer = load_hf("AutoTokenizer", path)
