@@ -81,9 +81,14 @@ def batch_unit_name(variant: str, seeds: list[int]) -> str:
     return f"{variant}__seeds{seeds[0]:06d}-{seeds[-1]:06d}__n{len(seeds)}"
 
 
+def unit_id(variant: str, seeds: list[int], engine: str | None) -> str:
+    """The id of a unit: a batch of seeds on a fast path, else one seed."""
+    return batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
+
+
 def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance) -> str:
     """Run one unit (a seed, or a batch of seeds) and write its result file."""
-    unit = batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
+    unit = unit_id(variant, seeds, engine)
     rows: list[tuple] = []
     saved = run_dir.load_checkpoint(unit)
     if saved is not None:
@@ -153,16 +158,15 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
     if not run_dir.exists():
         run_dir.write_config(recipe.raw)
     started = time.time()
-    units = _plan(recipe, bench)
-    steps = {v: _steps_per_seed(c) for v, c in recipe.variants.items()}
-    total = sum(steps[v] * len(seeds) for v, seeds, _ in units)
+    units = plan_units(recipe)
+    total = sum(steps for *_, steps in units)
     meta = run_dir.read_meta() or {
         "genloop_version": genloop.__version__, "recipe": recipe.name, "bench": recipe.bench,
         "variants": list(recipe.variants), "seeds": recipe.seeds, "engine": {},
     }
     with progress_bar(progress, total, recipe.name) as live:
         task = live.task_ids[0] if live is not None else None
-        for variant, seeds, engine in units:
+        for unit, variant, seeds, engine, steps in units:
             # A batch advances once per generation for all its seeds.
             scale = len(seeds) if engine else 1
 
@@ -170,10 +174,8 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
                 if live is not None:
                     live.advance(task, n * _scale)
 
-            done = (run_dir.unit_done(batch_unit_name(variant, seeds)) if engine
-                    else run_dir.unit_done(unit_name(variant, seeds[0])))
-            if done:
-                advance(steps[variant])
+            if run_dir.unit_done(unit):
+                advance(steps // scale)
                 continue
             used = _run_unit(bench, recipe.variants[variant], run_dir, variant, seeds,
                              engine, advance)
@@ -199,8 +201,7 @@ def plan_units(recipe: Recipe) -> list[tuple[str, str, list[int], str | None, in
     bench = resolve("bench", recipe.bench)
     units = []
     for variant, seeds, engine in _plan(recipe, bench):
-        unit = batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
-        units.append((unit, variant, seeds, engine,
+        units.append((unit_id(variant, seeds, engine), variant, seeds, engine,
                       _steps_per_seed(recipe.variants[variant]) * len(seeds)))
     return units
 
