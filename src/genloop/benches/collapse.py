@@ -34,6 +34,14 @@ def theory_curve(config: CollapseConfig, metric: str, generations: np.ndarray):
     return None
 
 
+def absorbing_states(metrics: pd.DataFrame) -> np.ndarray:
+    """The state each absorbed seed ended in (its last ``absorbed_state`` ≥ 0)."""
+    states = metrics[metrics["metric"] == "absorbed_state"]
+    # Each seed's final state: the last generation it reached (absorbed seeds stop).
+    final = states.sort_values("generation").groupby(["variant", "seed"])["value"].last()
+    return final[final >= 0].astype(int).to_numpy()
+
+
 def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
     """Plain-language comparisons of a finished run with the theory that applies to it."""
     from scipy import stats
@@ -51,12 +59,8 @@ def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
             f"log-variance change at generation {last}: mean {mean:+.3f} ± {sem:.3f} (SE, "
             f"{len(change)} seeds) vs theory {predicted[0]:+.3f} — {verdict} (z = {z:+.2f})"
         )
-    states = metrics[metrics["metric"] == "absorbed_state"]
-    if len(states):
-        # Each seed's final state: the last generation it reached.
-        final = states.sort_values("generation").groupby(["variant", "seed"]).last()
-        absorbed = final["value"].to_numpy()
-        absorbed = absorbed[absorbed >= 0].astype(int)
+    absorbed = absorbing_states(metrics)
+    if len(absorbed):
         from genloop.engine.spec import build_source
 
         truth = build_source(config.source).probabilities

@@ -190,13 +190,12 @@ def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
 
 def absorption_histogram(metrics: pd.DataFrame, config, out_dir: Path) -> Path | None:
     """Where seeds were absorbed, against the theory p_i (discrete recursive fitting)."""
+    from genloop.benches.collapse import absorbing_states
     from genloop.engine.spec import build_source
 
-    states = metrics[metrics["metric"] == "absorbed_state"]
-    if not len(states):
+    absorbed = absorbing_states(metrics)
+    if not len(absorbed):
         return None
-    final = states.sort_values("generation").groupby(["variant", "seed"])["value"].last()
-    absorbed = final[final >= 0].astype(int).to_numpy()
     truth = build_source(config.source).probabilities
     if truth is None or not len(absorbed):
         return None
