@@ -80,7 +80,7 @@ def train_epoch_wise(
     """
     import torch
 
-    from genloop.benches.dynamics.grokking import torch_seed
+    from genloop.benches.dynamics.grokking import StepReporter, torch_seed
     from genloop.benches.dynamics.models import weight_norm
 
     # Data
@@ -109,7 +109,7 @@ def train_epoch_wise(
     # Epochs: forward, log, backward, update.
     to_log = set(logged_epochs(config.epochs, config.log_every).tolist())
     last: dict[str, float] = {}
-    last_advanced = 0
+    report = StepReporter(log, advance, callback)
     for epoch in range(config.epochs + 1):
         loss = torch.mean((model(data["x_train"]).squeeze(1) - data["y_train"]) ** 2)
         if epoch in to_log:
@@ -120,11 +120,7 @@ def train_epoch_wise(
                 "test_loss": float(test_loss),
                 "weight_norm": weight_norm(model),
             }
-            log(epoch, last)
-            if callback is not None:
-                callback(epoch, **last)
-            advance(epoch - last_advanced)
-            last_advanced = epoch
+            report(epoch, last)
         if epoch == config.epochs:
             break
         optimiser.zero_grad(set_to_none=True)

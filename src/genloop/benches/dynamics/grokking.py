@@ -37,6 +37,25 @@ def torch_seed(seed: int, purpose: str) -> int:
     return int(generator(seed, -1, purpose).integers(0, 2**63 - 1))
 
 
+class StepReporter:
+    """Hands one logged step to the run log, the optional callback and the progress bar.
+
+    Shared by the training loops of this bench; ``advance`` moves the bar by the steps
+    trained since the previous report.
+    """
+
+    def __init__(self, log: Callable, advance: Callable[..., None], callback: Callable | None):
+        self.log, self.advance, self.callback = log, advance, callback
+        self.last_step = 0
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        self.log(step, values)
+        if self.callback is not None:
+            self.callback(step, **values)
+        self.advance(step - self.last_step)
+        self.last_step = step
+
+
 def train_grokking(
     config: GrokkingConfig,
     seed: int,
@@ -96,7 +115,7 @@ def train_grokking(
     loss_fn = torch.nn.functional.cross_entropy
 
     last: dict[str, float] = {}
-    last_advanced = 0
+    report = StepReporter(log, advance, callback)
     for step in range(config.steps + 1):
         # Forward on the training set: its loss is both the training signal and the
         # logged train loss of the weights after `step` updates.
@@ -115,11 +134,7 @@ def train_grokking(
                     "test_acc": float((test_logits.argmax(1) == test_y).float().mean()),
                     "weight_norm": weight_norm(model),
                 }
-            log(step, last)
-            if callback is not None:
-                callback(step, **last)
-            advance(step - last_advanced)
-            last_advanced = step
+            report(step, last)
         if step == config.steps:
             break
 
