@@ -21,7 +21,7 @@ from genloop.errors import DataError
 from genloop.registry import resolve as resolve_component
 from genloop.runner import default_root, execute
 from genloop.store.run_dir import RunDir
-from genloop.store.tidy import values_at
+from genloop.store.tidy import default_generations, values_at
 
 
 class Run:
@@ -78,25 +78,17 @@ class Run:
         frame = self.metrics
         if metrics:
             frame = frame[frame["metric"].isin(metrics)]
-        all_gens = np.sort(frame["generation"].unique())
-        if generations is None and len(all_gens):
-            generations = sorted({int(all_gens[0]), int(all_gens[len(all_gens) // 2]),
-                                  int(all_gens[-1])})
-        if generations is not None:
-            # Seeds that stopped early keep their last values (see store.tidy).
-            frame = values_at(frame, generations)
-        grouped = frame.groupby(["variant", "metric", "generation"], sort=False)["value"]
-        table = pd.DataFrame({
-            "seeds": grouped.size(), "median": grouped.median(),
-            "q10": grouped.quantile(0.1), "q90": grouped.quantile(0.9),
-            "mean": grouped.mean(), "sem": grouped.sem(),
-        }).reset_index()
-        # The bootstrap CI of the median across seeds (see genloop.store.summary).
+        if generations is None:
+            generations = default_generations(frame["generation"].unique())
+        # Seeds that stopped early keep their last values (see store.tidy).
+        frame = values_at(frame, generations)
         from genloop.store.summary import summarize
 
-        keys = ["variant", "metric", "generation"]
-        ci = summarize(frame, keys)[[*keys, "ci_low", "ci_high"]]
-        table = table.merge(ci, on=keys, how="left")
+        table = summarize(frame, ["variant", "metric", "generation"])
+        # Variants in the recipe's order (summarize sorts them by name).
+        order = {v: i for i, v in enumerate(self.recipe.variants)}
+        rank = table["variant"].astype(str).map(order)
+        table = table.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
         table["theory"] = [self._theory(r.variant, r.metric, r.generation)
                            for r in table.itertuples()]
         return table
@@ -104,11 +96,10 @@ class Run:
     def _theory(self, variant: str, metric: str, generation: int) -> float:
         if self.recipe.bench != "collapse":
             return float("nan")
-        from genloop.benches.collapse import theory_curve
+        from genloop.benches.collapse import theory_value
 
-        config = self.recipe.variants.get(variant, self.recipe.config)
-        curve = theory_curve(config, metric, np.array([generation]))
-        return float("nan") if curve is None else float(np.asarray(curve).ravel()[0])
+        return theory_value(self.recipe.variants.get(variant, self.recipe.config), metric,
+                            generation)
 
     def checks(self) -> list[str]:
         """Plain-language comparisons with the theory that applies (collapse runs)."""

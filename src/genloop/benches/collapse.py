@@ -42,6 +42,12 @@ def absorbing_states(metrics: pd.DataFrame) -> np.ndarray:
     return final[final >= 0].astype(int).to_numpy()
 
 
+def theory_value(config, metric: str, generation: int) -> float:
+    """:func:`theory_curve` at one generation, NaN where no closed form applies."""
+    curve = theory_curve(config, metric, np.array([generation]))
+    return float("nan") if curve is None else float(np.ravel(curve)[0])
+
+
 def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
     """Plain-language comparisons of a finished run with the theory that applies to it."""
     from scipy import stats

@@ -13,6 +13,14 @@ import numpy as np
 import pandas as pd
 
 
+def default_generations(generations) -> list[int]:
+    """The generations a summary shows by default: first, middle and last logged."""
+    gens = np.sort(np.unique(np.asarray(generations, dtype=int)))
+    if not len(gens):
+        return []
+    return sorted({int(gens[0]), int(gens[len(gens) // 2]), int(gens[-1])})
+
+
 def values_at(metrics: pd.DataFrame, generations) -> pd.DataFrame:
     """Each seed's value of each metric at each requested generation, carried forward.
 

@@ -30,6 +30,7 @@ from genloop.config import resolve
 from genloop.errors import DataError, GenloopError
 from genloop.store.run_dir import RunDir, atomic_write_parquet
 from genloop.store.summary import write_summary
+from genloop.store.tidy import default_generations
 
 SPEC_FILE = "sweep.json"
 
@@ -131,17 +132,14 @@ class Sweep:
             table = read_parquet(path)
         if metrics:
             table = table[table["metric"].isin(metrics)]
-        gens = sorted(table["generation"].unique())
-        if generations is None and gens:
-            generations = sorted({int(gens[0]), int(gens[len(gens) // 2]), int(gens[-1])})
-        if generations is not None:
-            table = table[table["generation"].isin(generations)]
+        if generations is None:
+            generations = default_generations(table["generation"].unique())
+        table = table[table["generation"].isin(generations)]
         table = table.reset_index(drop=True)
         table["theory"] = self._theory(table)
         return table
 
     def _theory(self, table: pd.DataFrame) -> list[float]:
-        import numpy as np
 
         recipes = {}
         out = []
@@ -154,12 +152,9 @@ class Sweep:
             recipe = recipes[row.point]
             value = float("nan")
             if recipe is not None and recipe.bench == "collapse" and row.variant in recipe.variants:
-                from genloop.benches.collapse import theory_curve
+                from genloop.benches.collapse import theory_value
 
-                curve = theory_curve(
-                    recipe.variants[row.variant], row.metric, np.array([row.generation])
-                )
-                value = float("nan") if curve is None else float(np.ravel(curve)[0])
+                value = theory_value(recipe.variants[row.variant], row.metric, row.generation)
             out.append(value)
         return out
 
