@@ -185,6 +185,8 @@ def demo(
     run_demo(out=out, console=console)
 
 
+import genloop.cli_audit  # noqa: E402, F401  (registers audit)
+import genloop.cli_provenance  # noqa: E402, F401  (registers ledger, lineage, export)
 import genloop.cli_results  # noqa: E402, F401  (registers sweep, query, compare, report)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,6 +36,8 @@ SOURCES: dict[str, str] = {
     # text: token blocks of a corpus
     "shakespeare": "genloop.data.text:ShakespeareSource",
     "text": "genloop.data.text:TextFileSource",
+    # another source with a fraction of attacker samples planted in it
+    "poison": "genloop.data.poison:PoisonSource",
 }
 
 METRICS: dict[str, str] = {
@@ -69,12 +71,30 @@ METRICS: dict[str, str] = {
     "text_samples": "genloop.metrics.text:TextSamples",
 }
 
+# curation filters: ``keep(batch) -> (mask, reasons)`` (genloop.curation.filters.base)
+FILTERS: dict[str, str] = {
+    "dedup": "genloop.curation.filters.dedup:Dedup",
+    "quality": "genloop.curation.filters.quality:Quality",
+    "verifier": "genloop.curation.filters.verifier:Verifier",
+    "watermark": "genloop.curation.filters.watermark:WatermarkFilter",
+    "detector": "genloop.curation.filters.detector:Detector",
+    "label_noise": "genloop.curation.filters.label_noise:LabelNoise",
+    "isolation": "genloop.curation.filters.isolation:Isolation",
+}
+
 BENCHES: dict[str, str] = {
     "collapse": "genloop.benches.collapse:BENCH",
     "dynamics": "genloop.benches.dynamics:BENCH",
+    "seek": "genloop.benches.seek:BENCH",
 }
 
-_KINDS = {"family": FAMILIES, "source": SOURCES, "metric": METRICS, "bench": BENCHES}
+_KINDS = {
+    "family": FAMILIES,
+    "source": SOURCES,
+    "metric": METRICS,
+    "filter": FILTERS,
+    "bench": BENCHES,
+}
 
 
 def resolve(kind: str, name: str) -> Any:
