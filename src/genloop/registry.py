@@ -69,6 +69,8 @@ METRICS: dict[str, str] = {
     "text_diversity": "genloop.metrics.text:TextDiversity",
     "lost_rare_words": "genloop.metrics.text:LostRareWords",
     "text_samples": "genloop.metrics.text:TextSamples",
+    # curation
+    "watermark_power": "genloop.metrics.watermark:WatermarkPower",
 }
 
 # curation filters: ``keep(batch) -> (mask, reasons)`` (genloop.curation.filters.base)
