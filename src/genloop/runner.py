@@ -86,7 +86,41 @@ def unit_id(variant: str, seeds: list[int], engine: str | None) -> str:
     return batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
 
 
-def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance) -> str:
+# Above this many ledger files (3 per generation per seed) `ledger: auto` turns the
+# ledger off: a million small Parquet files cost more than the simulation they record.
+LEDGER_FILE_LIMIT = 20_000
+
+
+def ledger_plan(recipe: Recipe) -> dict[str, str]:
+    """Per variant: ``"on"``, or ``"off: <why>"`` (collapse recipes with a ``ledger`` key).
+
+    ``ledger: auto`` is on for the sample loop unless the whole run would write more than
+    :data:`LEDGER_FILE_LIMIT` generation files; the fast engines keep no samples.
+    """
+    bench = resolve("bench", recipe.bench)
+    plan, files = {}, 0
+    for variant, config in recipe.variants.items():
+        setting = getattr(config, "ledger", None)
+        if setting is None:
+            continue
+        engine = bench.batch_engine(config) if bench.batch_engine else None
+        if engine:
+            plan[variant] = f"off: the {engine} engine keeps no samples"
+        elif setting == "off":
+            plan[variant] = "off: ledger: off"
+        else:
+            plan[variant] = "on"
+            files += 3 * len(recipe.seeds) * (config.generations + 1)
+    if files > LEDGER_FILE_LIMIT:
+        for variant, config in recipe.variants.items():
+            if plan.get(variant) == "on" and config.ledger == "auto":
+                plan[variant] = (f"off: the run would write {files:,} ledger files "
+                                 f"(> {LEDGER_FILE_LIMIT:,}); set ledger: on to force it")
+    return plan
+
+
+def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance,
+              ledger: bool = False) -> str:
     """Run one unit (a seed, or a batch of seeds) and write its result file."""
     unit = unit_id(variant, seeds, engine)
     rows: list[tuple] = []
@@ -100,8 +134,13 @@ def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance) -
     def restore():
         return None if saved is None else (saved[0], saved[2])
 
+    extra = {"variant": variant}
+    if ledger and not engine:
+        from genloop.curation.ledger import LEDGER_DIR
+
+        extra["ledger_dir"] = run_dir.path / LEDGER_DIR / unit
     common = dict(artifact_dir=run_dir.artifact_dir(unit), advance=advance,
-                  checkpoint=checkpoint, restore=restore, extra={"variant": variant})
+                  checkpoint=checkpoint, restore=restore, extra=extra)
     if engine:
         seed_array = np.asarray(seeds, dtype=np.int64)
         # Whole columns per (generation, metric), not a tuple per row: a batch of 10,000
@@ -164,6 +203,9 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
         "genloop_version": genloop.__version__, "recipe": recipe.name, "bench": recipe.bench,
         "variants": list(recipe.variants), "seeds": recipe.seeds, "engine": {},
     }
+    ledgers = ledger_plan(recipe)
+    if ledgers:
+        meta["ledger"] = ledgers
     with progress_bar(progress, total, recipe.name) as live:
         task = live.task_ids[0] if live is not None else None
         for unit, variant, seeds, engine, steps in units:
@@ -178,7 +220,10 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
                 advance(steps // scale)
                 continue
             used = _run_unit(bench, recipe.variants[variant], run_dir, variant, seeds,
-                             engine, advance)
+                             engine, advance, ledgers.get(variant) == "on")
+            if ledgers.get(variant, "on").startswith("off: the run would write"):
+                # `genloop show` prints the engine line; say there why no ledger exists.
+                used = f"{used}; ledger {ledgers[variant]}"
             meta["engine"][variant] = used
             run_dir.write_meta(meta)
     meta["seconds"] = round(meta.get("seconds", 0) + time.time() - started, 3)
@@ -219,5 +264,6 @@ def run_unit(recipe: Recipe, run_dir: RunDir, variant: str, seeds: list[int],
         The engine path that ran.
     """
     bench = resolve("bench", recipe.bench)
+    ledger = ledger_plan(recipe).get(variant) == "on"
     return _run_unit(bench, recipe.variants[variant], run_dir, variant, seeds, engine,
-                     advance or (lambda n=1: None))
+                     advance or (lambda n=1: None), ledger)

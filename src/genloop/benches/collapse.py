@@ -130,13 +130,16 @@ def _run_seed(config, ctx):
     used = run_seed(config, ctx)
     # Record why auto fell back to the sample loop (meta.json keeps the returned name).
     reason = choose_engine(config)[1] if config.engine == "auto" else ""
+    if config.engine == "auto" and config.curation:
+        reason = "curation runs on the sample loop"
     return f"{used} ({reason})" if reason else used
 
 
 def _batch_engine(config):
     from genloop.engine.fast_run import batch_engine
 
-    return batch_engine(config)
+    # Filters look at samples, which the fast engines never draw.
+    return None if config.curation else batch_engine(config)
 
 
 def _run_batch(config, ctx):

@@ -8,8 +8,9 @@ For one seed::
         model_g        <- fit(pool_g)                      fresh estimator every time
         metrics        <- measure(model_g vs the original reference)
         candidates     <- model_g.sample(...)              (not after the last generation)
-        new            <- curate(candidates)               identity unless filters are set
+        new            <- curate(candidates)               the recipe's filters, if any
         pool_{g+1}     <- mix(original, pool_g, new)       the mixing policy
+        ledger         <- pool_{g+1} and what curation dropped (docs/curation.md)
 
 Every random call draws from its own stream ``generator(seed, g, purpose)``, so a run
 that resumes from a checkpoint after generation g continues bit-identically.
@@ -24,7 +25,9 @@ import numpy as np
 from sklearn.base import clone
 
 from genloop.benches.base import SeedContext
-from genloop.engine.mixing import Pool, counts, next_pool
+from genloop.curation.filters.base import Batch, CurationContext, build_pipeline
+from genloop.curation.ledger import Curated, LedgerWriter
+from genloop.engine.mixing import REAL, Pool, counts, next_pool
 from genloop.engine.rng import generator
 from genloop.engine.spec import CollapseConfig, build_family, build_metric, build_source
 from genloop.errors import GenloopError
@@ -38,6 +41,83 @@ Curate = Callable[[Pool, int], Pool]
 def identity_curation(candidates: Pool, generation: int) -> Pool:
     """Keep every candidate (the default until filters are configured)."""
     return candidates
+
+
+class Curation:
+    """The recipe's filters (or a plain hook) applied to each generation's candidates.
+
+    ``apply`` returns the kept new rows, the kept fresh real rows, what the ledger needs
+    (:class:`~genloop.curation.ledger.Curated`) and the logged shares of dropped rows.
+    """
+
+    def __init__(self, config: CollapseConfig, hook: Curate):
+        self.pipeline = build_pipeline(config.curation) if config.curation else None
+        self.hook = hook
+        self.incoming = config.curate == "incoming"
+        self.names = [f.name for f in self.pipeline.filters] if self.pipeline else []
+
+    def prepare(self, context: CurationContext) -> None:
+        if self.pipeline:
+            self.pipeline.prepare(context)
+
+    def zero_stats(self) -> dict[str, float]:
+        """The logged shares before any curation happened (generation 0's pool)."""
+        if not self.pipeline:
+            return {}
+        return {"curation_dropped_share": 0.0} | {f"dropped.{n}": 0.0 for n in self.names}
+
+    def apply(self, candidates: Pool, fresh: Pool | None, generation: int, model, source,
+              rng: np.random.Generator):
+        if not self.pipeline:
+            return self.hook(candidates, generation), fresh, None, {}
+        through_filters = self.incoming and fresh is not None
+        incoming = Pool.concat([candidates, fresh]) if through_filters else candidates
+        texts = None
+        if getattr(source, "kind", None) == "text":
+            texts = [source.decode(row) for row in incoming.X]
+        ids = incoming.ids
+        batch = Batch(X=incoming.X, origin=incoming.origin, ids=ids, generation=generation + 1,
+                      rng=rng, texts=texts, model=model)
+        kept, verdicts = self.pipeline.apply(batch)
+        dropped_by = {n: np.count_nonzero((v != "") & (v != "-")) for n, v in verdicts.items()}
+        total = max(len(incoming), 1)
+        stats = {"curation_dropped_share": float(np.count_nonzero(~kept)) / total}
+        stats |= {f"dropped.{n}": count / total for n, count in dropped_by.items()}
+        curated = Curated(ids=ids, verdicts=verdicts, dropped=incoming.take(np.flatnonzero(~kept)))
+        survivors = incoming.take(np.flatnonzero(kept))
+        real = survivors.origin == REAL
+        if through_filters:
+            return survivors.take(np.flatnonzero(~real)), survivors.take(np.flatnonzero(real)), \
+                curated, stats
+        return survivors, fresh, curated, stats
+
+    def empty_pool_error(self, generation: int, stats: dict[str, float]) -> GenloopError:
+        worst = max(self.names, key=lambda n: stats.get(f"dropped.{n}", 0.0), default="(hook)")
+        return GenloopError(
+            f"generation {generation + 1}: curation dropped every candidate and the pool would "
+            f"be empty (filter {worst!r} dropped {stats.get(f'dropped.{worst}', 1.0):.0%})"
+        )
+
+
+def sample_candidates(model, n_new: int, seed: int, generation: int, original: Pool) -> Pool:
+    """``n_new`` rows from ``model``; LM continuations name their real prompt as parent."""
+    X = model.sample(n_new, random_state=generator(seed, generation, "sample"))
+    prompts = getattr(model, "sample_parents_", None)
+    parents = None
+    if prompts is not None and len(prompts) == len(X):
+        prompts = np.asarray(prompts, dtype=np.int64)
+        parents = np.where(prompts >= 0, original.ids[np.clip(prompts, 0, None)], "")
+        parents = parents.astype(object)
+    return Pool.generated(X, generation, parents=parents)
+
+
+def open_ledger(config: CollapseConfig, ctx: SeedContext, source, names) -> LedgerWriter | None:
+    """The unit's ledger writer when the runner asked for one (``ctx.extra``)."""
+    directory = ctx.extra.get("ledger_dir")
+    if directory is None:
+        return None
+    decode = source.decode if getattr(source, "kind", None) == "text" else None
+    return LedgerWriter(directory, ctx.extra.get("variant", "default"), ctx.seed, names, decode)
 
 
 def fit_model(template, pool: Pool, seed: int, generation: int):
@@ -120,16 +200,24 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
     original = Pool.real(original_X)
     template = build_family(config.family, source)
     metrics = [build_metric(spec) for spec in config.metrics]
-    n_new = counts(config.mixing, config.n)[0]
+    n_new, _, n_fresh = counts(config.mixing, config.n)
     initial_model = fit_model(template, original, seed, 0)
+    # Filters learn what they need once per seed (also after a resume: same stream).
+    curation = Curation(config, curate)
+    curation.prepare(CurationContext(original_X, holdout_X, source, initial_model,
+                                     rng=generator(seed, -1, "curation")))
+    ledger = open_ledger(config, ctx, source, curation.names)
 
     # --- resume: continue after the last finished generation, if any --------------------
-    start, pool = 0, original
+    start, pool, curation_stats = 0, original, curation.zero_stats()
     saved = ctx.restore() if ctx.restore else None
     if saved is not None:
         last, arrays = saved
         start, pool = last + 1, Pool.from_arrays(arrays)
+        curation_stats = {k: float(arrays[f"stat.{k}"][0]) for k in curation_stats}
         ctx.advance(start)
+    elif ledger:
+        ledger.write(0, pool)
     last_checkpoint = time.monotonic()
 
     # --- the loop -------------------------------------------------------------------------
@@ -149,7 +237,8 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
             extra={"synthetic_share": pool.synthetic_share(), "origin": pool.origin,
                    "artifact_dir": ctx.artifact_dir},
         )
-        ctx.log(generation, measure(metrics, context))
+        # curation shares belong to the pool they made (zero for generation 0)
+        ctx.log(generation, measure(metrics, context) | curation_stats)
         if generation in config.snapshots:
             save_snapshot(ctx, generation, model, pool)
         absorbed = config.stop_when_absorbed and is_absorbed(model)
@@ -157,24 +246,30 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
             ctx.advance(config.generations + 1 - generation)
             break
 
-        # 3. sample candidates from the model and curate them
-        candidates = Pool.generated(
-            model.sample(n_new, random_state=generator(seed, generation, "sample")), generation
-        )
-        new = curate(candidates, generation)
-
-        # 4. mix the next pool
+        # 3. sample candidates from the model (and fresh real rows) and curate them
+        candidates = sample_candidates(model, n_new, seed, generation, original)
         fresh = None
         if config.mixing.policy == "fresh":
-            n_fresh = counts(config.mixing, config.n)[2]
-            fresh = Pool.real(source.draw(n_fresh, generator(seed, generation, "fresh")))
+            # numbered after the original rows and earlier generations' fresh rows
+            fresh = Pool.real(source.draw(n_fresh, generator(seed, generation, "fresh")),
+                              first_index=config.n + generation * n_fresh)
+        new, fresh, curated, curation_stats = curation.apply(
+            candidates, fresh, generation, model, source, generator(seed, generation, "curate")
+        )
+
+        # 4. mix the next pool and write its ledger
         pool = next_pool(
             config.mixing, n=config.n, previous=pool, original=original, new=new,
             rng=generator(seed, generation, "mix"), fresh=fresh,
         )
+        if not len(pool):
+            raise curation.empty_pool_error(generation, curation_stats)
+        if ledger:
+            ledger.write(generation + 1, pool, curated)
 
         # 5. checkpoint now and then, so an interrupted seed resumes where it was
         if ctx.checkpoint and time.monotonic() - last_checkpoint >= config.checkpoint_seconds:
-            ctx.checkpoint(generation, pool.to_arrays())
+            stats = {f"stat.{k}": np.array([v]) for k, v in curation_stats.items()}
+            ctx.checkpoint(generation, pool.to_arrays() | stats)
             last_checkpoint = time.monotonic()
         ctx.advance(1)

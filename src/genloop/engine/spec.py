@@ -60,8 +60,17 @@ class CollapseConfig(BenchConfig):
     capacity: float | None = None
     # seconds between resume checkpoints within a seed (finished seeds are always kept)
     checkpoint_seconds: float = Field(2.0, ge=0)
+    # filters applied in order to each generation's candidates (names or {name, params});
+    # non-empty curation runs on the sample loop
+    curation: list[ComponentSpec] = Field(default_factory=list)
+    # which rows pass through the filters: "new" model samples only, or "incoming" = the
+    # new samples plus the fresh real rows of the `fresh` policy (false alarms hit real data)
+    curate: Literal["new", "incoming"] = "new"
+    # provenance ledger (docs/curation.md): auto = on for the sample loop unless the run
+    # would write more than ~20,000 ledger files; the fast engines never keep one
+    ledger: Literal["auto", "on", "off"] = "auto"
 
-    @field_validator("metrics", mode="before")
+    @field_validator("metrics", "curation", mode="before")
     @classmethod
     def _names_to_specs(cls, value: Any) -> Any:
         return [_as_spec(v) for v in value] if isinstance(value, list) else value
@@ -82,6 +91,15 @@ class CollapseConfig(BenchConfig):
                 raise ValueError(
                     f"metric {spec.name!r} applies to {', '.join(metric.kinds)} data, but "
                     f"source {self.source.name!r} gives {source.kind} data"
+                )
+        if self.curation:
+            from genloop.curation.filters.base import build_pipeline
+
+            build_pipeline(self.curation)
+            if self.engine in ("exact", "batched"):
+                raise ConfigError(
+                    f"engine: {self.engine} cannot curate (curation needs the sample loop); "
+                    "use engine: samples or auto"
                 )
         return self
 
