@@ -44,7 +44,7 @@ KINDS = ("vectors", "categorical", "text")
 CLASSIFIERS = ("auto", "logistic", "quadratic", "mlp")
 # Classifier per data kind when classifier="auto" (why: see the module docstring).
 AUTO_CLASSIFIER = {"vectors": "quadratic", "categorical": "logistic", "text": "logistic"}
-# Inverse L2 penalty of the text classifier (see _make_classifier).
+# Inverse L2 penalty of the text classifier (see make_classifier).
 TEXT_C = 10.0
 # Bootstrap resamples of the out-of-fold scores for the AUC interval.
 N_BOOTSTRAP = 400
@@ -145,7 +145,8 @@ def make_features(kind: str):
     return OneHotEncoder(handle_unknown="ignore")
 
 
-def _make_classifier(classifier: str, seed: int, kind: str = "vectors"):
+def make_classifier(classifier: str, seed: int = 0, kind: str = "vectors"):
+    """An unfitted classifier: ``logistic``, ``quadratic`` (vectors) or ``mlp`` (vectors)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
@@ -227,7 +228,7 @@ class SyntheticDetector:
     def _pipeline(self):
         from sklearn.pipeline import make_pipeline
 
-        classifier = _make_classifier(self.classifier, self.seed, self.kind)
+        classifier = make_classifier(self.classifier, self.seed, self.kind)
         return make_pipeline(make_features(self.kind), classifier)
 
     def _rows(self, rows):
