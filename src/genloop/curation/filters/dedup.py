@@ -167,7 +167,9 @@ class Dedup(Filter):
             if not mask[i]:
                 continue
             # The memory (real rows first, then earlier batches) is cited before the batch.
-            found = [(self._index_labels[r], j) for r, j in memory.matches(mh)] if memory else []
+            found = []
+            if memory is not None:
+                found += [(self._index_labels[r], j) for r, j in memory.matches(mh)]
             found += [(kept_labels[r], j) for r, j in kept.matches(mh)]
             if found:
                 label, j = found[0]
