@@ -151,9 +151,9 @@ class Filter:
         mask : ndarray of bool, shape (n,)
             True where the row is kept.
         reasons : ndarray of str, shape (n,)
-            ``""`` for kept rows; a short reason for dropped ones (``"missed"`` marks a
-            row the filter caught but let through by ``miss_rate``; ``"false alarm"`` a
-            row dropped by ``false_alarm_rate``).
+            ``""`` for kept rows (including rows let through by ``miss_rate``); a short
+            reason for dropped ones (``"false alarm"`` marks a row dropped by
+            ``false_alarm_rate``).
         """
         mask, reasons = self.decide(batch)
         mask = np.asarray(mask, dtype=bool).copy()
