@@ -27,23 +27,18 @@ import copy
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from genloop.curation.watermark import DEFAULT_KEY
 from genloop.errors import ConfigError
 from genloop.families.base import DensityFamily
 from genloop.families.lm_base import _BASES, BaseModelMixin, load_hf  # noqa: F401
+from genloop.families.lm_generate import GenerationMixin
 from genloop.families.ngram import check_blocks
 from genloop.families.tokenize import as_token_blocks
-from genloop.families.torch_utils import (
-    filter_logits,
-    import_torch,
-    penalize_repeats,
-    seed_int,
-    set_threads,
-    torch_generator,
-)
+from genloop.families.torch_utils import import_torch, seed_int, set_threads
 from genloop.rng import as_generator
 
 
-class CausalLM(BaseModelMixin, DensityFamily):
+class CausalLM(BaseModelMixin, GenerationMixin, DensityFamily):
     """A causal LM fine-tuned each generation from one fixed base (Nature LM protocol).
 
     Parameters
@@ -69,6 +64,14 @@ class CausalLM(BaseModelMixin, DensityFamily):
         Length of each continuation (default: the prompt's length).
     temperature, top_k, top_p, repetition_penalty, num_beams
         Decoding; ``num_beams > 1`` (beam search, the paper's 5 beams) needs ``model=``.
+    watermark_gamma : float in (0, 1), optional
+        Green share γ of the Kirchenbauer et al. watermark embedded in every generated
+        token (:mod:`genloop.curation.watermark`); ``None``: no watermark.
+    watermark_delta : float, default 2.0
+        Bias δ ≥ 0 added to green logits (after temperature/top-k/top-p in the built-in
+        loop; before them for Hugging Face models).
+    watermark_key : int, default 15485863
+        Secret hash key of the green lists.
     generation_batch : int, default 256
         Prompts generated at once.
     device : {"auto", "cpu", "cuda"}, default "auto"
@@ -105,6 +108,9 @@ class CausalLM(BaseModelMixin, DensityFamily):
         top_p=None,
         repetition_penalty=1.0,
         num_beams=1,
+        watermark_gamma=None,
+        watermark_delta=2.0,
+        watermark_key=DEFAULT_KEY,
         generation_batch=256,
         device="auto",
         n_threads=1,
@@ -129,6 +135,9 @@ class CausalLM(BaseModelMixin, DensityFamily):
         self.top_p = top_p
         self.repetition_penalty = repetition_penalty
         self.num_beams = num_beams
+        self.watermark_gamma = watermark_gamma
+        self.watermark_delta = watermark_delta
+        self.watermark_key = watermark_key
         self.generation_batch = generation_batch
         self.device = device
         self.n_threads = n_threads
@@ -273,6 +282,9 @@ class CausalLM(BaseModelMixin, DensityFamily):
         -------
         ndarray of object, shape (n_samples,)
             Each a 1-D int64 array of ``max_new_tokens`` tokens (default: prompt length).
+
+        Sets ``sample_parents_``, int array ``(n_samples,)``: the index of each sample's
+        prompt among the reference rows (``set_reference``; the training blocks before it).
         """
         check_is_fitted(self, "net_")
         rng = as_generator(random_state)
@@ -281,69 +293,9 @@ class CausalLM(BaseModelMixin, DensityFamily):
             chosen = np.arange(n_samples)
         else:
             chosen = np.sort(rng.choice(len(prompts), n_samples, replace=n_samples > len(prompts)))
-        return self.generate(prompts[chosen], random_state=rng)
-
-    def generate(self, prompts, random_state=None):
-        """Continue each prompt; returns the continuations only, object array ``(n,)``."""
-        check_is_fitted(self, "net_")
-        torch = import_torch()
-        set_threads(self.n_threads)
-        rng = as_generator(random_state)
-        blocks = check_blocks(prompts, "CausalLM", self.vocab_size)
-        out = np.empty(len(blocks), dtype=object)
-        # Prompts of one length go together, so each batch needs no padding.
-        lengths = np.array([len(b) for b in blocks])
-        for length in np.unique(lengths):
-            index = np.flatnonzero(lengths == length)
-            for start in range(0, len(index), self.generation_batch):
-                part = index[start : start + self.generation_batch]
-                batch = torch.from_numpy(np.stack([blocks[i] for i in part]))
-                new = self.max_new_tokens or int(length)
-                with torch.no_grad():
-                    result = self._continue(batch.to(self.device_), new, rng, torch)
-                for i, row in zip(part, result.cpu().numpy(), strict=True):
-                    out[i] = row.astype(np.int64)
+        out = self.generate(prompts[chosen], random_state=rng)
+        self.sample_parents_ = chosen.astype(np.int64)
         return out
-
-    def _continue(self, prompts, new_tokens, rng, torch):
-        bos = torch.full(
-            (len(prompts), 1), self._bos(self.net_), dtype=torch.long, device=prompts.device
-        )
-        idx = torch.cat([bos, prompts], dim=1)
-        if self.model is not None:
-            torch.manual_seed(int(rng.integers(2**62)))  # HF generate uses the global RNG
-            sampled = self.net_.generate(
-                input_ids=idx,
-                attention_mask=torch.ones_like(idx),
-                do_sample=self.num_beams == 1,
-                num_beams=self.num_beams,
-                max_new_tokens=new_tokens,
-                min_new_tokens=new_tokens,
-                temperature=self.temperature,
-                top_k=self.top_k or 0,
-                top_p=self.top_p or 1.0,
-                repetition_penalty=self.repetition_penalty,
-                pad_token_id=self._bos(self.net_),
-            )
-            return sampled[:, idx.shape[1] :]
-        if idx.shape[1] + new_tokens - 1 > self.context:
-            raise ConfigError(
-                f"CausalLM: prompt of {prompts.shape[1]} plus {new_tokens} new "
-                f"tokens exceeds context={self.context}"
-            )
-        generator = torch_generator(rng, prompts.device)
-        logits, past = self.net_(idx)
-        produced = []
-        for _ in range(new_tokens):
-            last = logits[:, -1, : self.vocab_size]  # never emit the begin token
-            history = torch.cat([prompts, *produced], dim=1) if produced else prompts
-            last = penalize_repeats(last, history, float(self.repetition_penalty))
-            last = filter_logits(last, self.temperature, self.top_k, self.top_p)
-            token = torch.multinomial(torch.softmax(last, dim=-1), 1, generator=generator)
-            produced.append(token)
-            if len(produced) < new_tokens:
-                logits, past = self.net_(token, past)
-        return torch.cat(produced, dim=1)
 
     # --- checkpoints ------------------------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from genloop.errors import ConfigError
+from genloop.families.lm_generate import check_family_watermark
 from genloop.families.torch_utils import gpt_class, resolve_device
 
 # Bases already built in this process (pretraining takes minutes; disk reads are cheap
@@ -98,6 +99,7 @@ class BaseModelMixin:
                 "CausalLM: pretrain_corpus is byte-tokenized, so it needs "
                 f"vocab_size=256 (a byte source), got {self.vocab_size}"
             )
+        check_family_watermark(self, "CausalLM")
         return resolve_device(self.device, "CausalLM")
 
     # --- the base model -----------------------------------------------------------------

@@ -16,6 +16,10 @@ Rows are token blocks (a 1-D object array of int64 arrays); each block starts a 
 sequence, its first tokens conditioned on a begin-of-block symbol ``V``. Counts are kept
 as sorted integer keys ``context · (V+1) + token``, so fitting, scoring and sampling are
 vectorised numpy (sampling advances every block one token at a time).
+
+With ``watermark_gamma`` set, sampling embeds the green-list watermark of
+:mod:`genloop.curation.watermark`: at every step the green tokens' probabilities are
+multiplied by e^δ and renormalised (drawn exactly, see :mod:`genloop.families.lm_generate`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from genloop.curation.watermark import DEFAULT_KEY
 from genloop.errors import ConfigError, DataError
 from genloop.families.base import DensityFamily
+from genloop.families.lm_generate import WatermarkedNGramMixin, check_family_watermark
 from genloop.families.tokenize import as_token_blocks
 from genloop.rng import as_generator
 
@@ -57,7 +63,7 @@ def check_blocks(X, owner: str, vocab_size: int | None = None) -> list[np.ndarra
     return [b.astype(np.int64) for b in blocks]
 
 
-class NGram(DensityFamily):
+class NGram(WatermarkedNGramMixin, DensityFamily):
     """Order-n Markov chain over token blocks with interpolated absolute discounting.
 
     Parameters
@@ -73,6 +79,12 @@ class NGram(DensityFamily):
         Share ε of the unigram spread uniformly over the vocabulary.
     length : int, optional
         Tokens per sampled block (default: the median training block length).
+    watermark_gamma : float in (0, 1), optional
+        Green share γ of the watermark embedded when sampling; ``None``: no watermark.
+    watermark_delta : float, default 2.0
+        Bias δ ≥ 0: green-token probabilities are multiplied by e^δ before renormalising.
+    watermark_key : int, default 15485863
+        Secret hash key of the green lists (detection needs the same key).
 
     Attributes
     ----------
@@ -88,12 +100,25 @@ class NGram(DensityFamily):
 
     kind = "text"
 
-    def __init__(self, order=3, vocab_size=None, discount=0.75, uniform_weight=1e-6, length=None):
+    def __init__(
+        self,
+        order=3,
+        vocab_size=None,
+        discount=0.75,
+        uniform_weight=1e-6,
+        length=None,
+        watermark_gamma=None,
+        watermark_delta=2.0,
+        watermark_key=DEFAULT_KEY,
+    ):
         self.order = order
         self.vocab_size = vocab_size
         self.discount = discount
         self.uniform_weight = uniform_weight
         self.length = length
+        self.watermark_gamma = watermark_gamma
+        self.watermark_delta = watermark_delta
+        self.watermark_key = watermark_key
 
     # --- validation -------------------------------------------------------------------
     def _check_params(self):
@@ -114,6 +139,7 @@ class NGram(DensityFamily):
             raise ConfigError(f"NGram: discount={self.discount!r} must lie in (0, 1)")
         if not 0.0 < float(self.uniform_weight) <= 1.0:
             raise ConfigError(f"NGram: uniform_weight={self.uniform_weight!r} must lie in (0, 1]")
+        check_family_watermark(self, "NGram")
 
     # --- fitting --------------------------------------------------------------------------
     def _padded(self, block: np.ndarray) -> np.ndarray:
@@ -257,11 +283,15 @@ class NGram(DensityFamily):
             or n_samples < 0
         ):
             raise ConfigError(f"NGram: n_samples={n_samples!r} must be a non-negative integer")
+        check_family_watermark(self, "NGram")
         rng = as_generator(random_state)
         V, D = self.vocab_size_, float(self.discount)
         history = np.full((n_samples, self.order - 1 + self.length_), V, dtype=np.int64)
         for t in range(self.order - 1, history.shape[1]):
-            history[:, t] = self._next_tokens(history, t, rng, V, D)
+            if self.watermark_gamma is None:
+                history[:, t] = self._next_tokens(history, t, rng, V, D)
+            else:
+                history[:, t] = self._next_watermarked(history, t, rng, V, D)
         return as_token_blocks(history[:, self.order - 1 :])
 
     def _next_tokens(self, history, t, rng, V, D) -> np.ndarray:
