@@ -218,3 +218,34 @@ def test_lm_prompts_become_parents(tmp_path):
     merged = Pool.concat([original, candidates])
     assert list(merged.parent_ids()) == ["", "", "", *candidates.parents]
     assert isinstance(pd.Series(merged.ids).iloc[0], str)
+
+
+def test_watermark_filter_with_miss_rate_zero_keeps_synthetic_share_at_zero(tmp_path):
+    """Every block an n-gram writes with a strong watermark (δ = 4) is caught, so the pool
+    holds fresh real blocks only; with miss rate 0.5 about half the model blocks stay
+    (seeded: seed 0; tolerance: a share strictly between 0 and the unfiltered 0.5)."""
+    import inspect
+
+    pytest.importorskip("genloop.curation.filters.watermark")
+    from genloop.families.ngram import NGram
+
+    if "watermark_gamma" not in inspect.signature(NGram).parameters:
+        pytest.skip("the n-gram family has no watermark yet")
+    recipe = {
+        "name": "watermark-loop", "bench": "collapse", "seeds": 0, "n": 40, "generations": 2,
+        "holdout": 10, "metrics": [],
+        "family": {"name": "ngram", "order": 3, "watermark_gamma": 0.25, "watermark_delta": 4.0},
+        "source": {"name": "shakespeare", "tokenizer": "word", "block_size": 64,
+                   "plays": ["macbeth"]},
+        "mixing": {"policy": "fresh", "fraction": 0.5}, "curate": "incoming",
+        "curation": [{"name": "watermark", "gamma": 0.25}],
+    }
+    run = genloop.run(recipe, out=tmp_path / "miss0")
+    share = metric(run, "synthetic_share")
+    assert (share.value == 0).all()
+    ledger = load_ledger(run.path)
+    assert (ledger[ledger.in_pool].origin == "real").all()
+    assert set(ledger[~ledger.in_pool].origin) == {"gen:0", "gen:1"}
+    leaky = recipe | {"curation": [{"name": "watermark", "gamma": 0.25, "miss_rate": 0.5}]}
+    later = metric(genloop.run(leaky, out=tmp_path / "miss05"), "synthetic_share")
+    assert 0.1 < later[later.generation > 0].value.mean() < 0.5
