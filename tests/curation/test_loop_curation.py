@@ -249,3 +249,17 @@ def test_watermark_filter_with_miss_rate_zero_keeps_synthetic_share_at_zero(tmp_
     leaky = recipe | {"curation": [{"name": "watermark", "gamma": 0.25, "miss_rate": 0.5}]}
     later = metric(genloop.run(leaky, out=tmp_path / "miss05"), "synthetic_share")
     assert 0.1 < later[later.generation > 0].value.mean() < 0.5
+
+
+def test_mitigation_figure_and_table_for_a_study_with_filters(tmp_path):
+    from genloop.benches.collapse_figures import mitigation_table
+
+    recipe = BASE | {"seeds": "0..2", "generations": 3, "engine": "samples",
+                     "metrics": ["tail_mass"],
+                     "variants": {"plain": {}, "filtered": {"curation": ["drop_positive"]}}}
+    run = genloop.run(recipe, out=tmp_path / "r")
+    names = {p.name for p in run.plot()}
+    assert "mitigations.png" in names
+    table = mitigation_table(run.metrics).set_index("variant")
+    assert list(table.index) == ["filtered", "plain"] and (table.seeds == 3).all()
+    assert table.loc["plain", "synthetic_share"] == 1.0

@@ -120,6 +120,7 @@ def plot(
         paths.append(figs.density_snapshots(Path(run_path), config, out_dir))
     if variants:
         paths.append(figs.capacity_figure(metrics, variants, out_dir))
+        paths.append(figs.mitigations_figure(metrics, variants, out_dir))
     return [p for p in paths if p is not None]
 
 

@@ -315,3 +315,73 @@ def capacity_figure(metrics: pd.DataFrame, variants: dict, out_dir: Path) -> Pat
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# Collapse measures of a mitigation study, in the order drawn (at most three panels).
+MITIGATION_MEASURES = [
+    ("tail_mass", "tail mass beyond the data's 1% / 99% quantiles", False),
+    ("gmm_l2", "L2 distance to the true density", True),
+    ("w2", "W2 to held-out real data (empirical)", False),
+    ("heldout_ppl_median", "held-out perplexity (median block)", True),
+    ("lost_rare_words", "share of rare real words lost", False),
+]
+
+
+def mitigation_table(metrics: pd.DataFrame, generation: int | None = None) -> pd.DataFrame:
+    """Per variant: median over seeds of each collapse measure at ``generation`` (default:
+    the last), its 10–90% range, the pool's synthetic share and the number of seeds."""
+    from genloop.store.tidy import values_at
+
+    last = int(metrics["generation"].max()) if generation is None else generation
+    names = [m for m, _, _ in MITIGATION_MEASURES if m in set(metrics["metric"])]
+    at = values_at(metrics, [last])
+    rows = []
+    for variant in pd.unique(metrics["variant"]):
+        row = {"variant": variant}
+        for name in [*names, "synthetic_share"]:
+            values = at[(at["variant"] == variant) & (at["metric"] == name)]["value"].to_numpy()
+            if len(values):
+                row[name] = float(np.median(values))
+                row[f"{name} q10–q90"] = (f"{np.quantile(values, 0.1):.3g}–"
+                                         f"{np.quantile(values, 0.9):.3g}")
+                row["seeds"] = len(values)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mitigations_figure(metrics: pd.DataFrame, variants: dict, out_dir: Path) -> Path | None:
+    """Collapse measures vs generation, one line per policy/filter variant (median over
+    seeds, 10–90% band); drawn when some variant curates (a mitigation study)."""
+    if not any(getattr(cfg, "curation", None) for cfg in variants.values()):
+        return None
+    present = set(metrics["metric"])
+    measures = [m for m in MITIGATION_MEASURES if m[0] in present][:3]
+    if not measures:
+        return None
+    plt = _matplotlib()
+    colors = plt.get_cmap("tab20").colors
+    fig, axes = plt.subplots(1, len(measures), figsize=(5.2 * len(measures), 4.2), squeeze=False)
+    for ax, (metric, label, log) in zip(axes.flat, measures, strict=True):
+        bands = quantile_bands(metrics, metric)
+        for i, name in enumerate(variants):
+            part = bands[bands["variant"] == name]
+            if part.empty:
+                continue
+            # filters dashed, plain policies solid: the two groups the study compares
+            style = "--" if getattr(variants[name], "curation", None) else "-"
+            color = colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20]
+            ax.plot(part["generation"], part["median"], style, color=color, label=name, lw=1.4)
+            ax.fill_between(part["generation"], part["q10"], part["q90"], alpha=0.08,
+                            color=color)
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("generation")
+    axes.flat[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    n_seeds = metrics["seed"].nunique()
+    fig.suptitle(f"mitigations: median and 10–90% band over {n_seeds} seed(s)")
+    fig.tight_layout()
+    path = out_dir / "mitigations.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
