@@ -6,7 +6,6 @@ Registered on the main app by the last lines of :mod:`genloop.cli`.
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import typer
@@ -48,7 +47,18 @@ def audit(
     from genloop.audit import audit as run_audit
     from genloop.config import parse_seeds
 
-    command = "genloop " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
+    # The command as parsed (not sys.argv, which is the host's under a test runner or
+    # notebook), with every default spelled out so the report's numbers can be remade.
+    options = {"--real": real, "--synthetic": synthetic, "--holdout": holdout, "--kind": kind,
+               "--mix": mix, "--generations": generations, "--seeds": seeds,
+               "--label-column": label_column, "--generation": generation,
+               "--variant": variant, "--seed": seed, "--splits": splits,
+               "--max-rows": max_rows, "--synthetic-share": synthetic_share,
+               "--audit-seed": audit_seed, "-o": out}
+    words = ["genloop", "audit"] + [f"{k} {shlex.quote(str(v))}" for k, v in options.items()
+                                    if v is not None]
+    words += ["--quick"] * quick + ["--no-projection"] * (not projection)
+    command = " ".join(words)
     result = run_audit(
         real, synthetic, holdout=holdout, kind=kind, mix=mix, generations=generations,
         seeds=parse_seeds(seeds), label_column=label_column, quick=quick, splits=splits,

@@ -68,16 +68,18 @@ def test_column_tail_mass():
 
 
 def test_class_table_names_missing_and_rare_classes():
-    real = np.array(["0"] * 10 + ["1"] * 10 + ["2"] * 4)
-    # class 2: 4/24 of real rows, 1/28 of synthetic rows (< a quarter of 4/24): rare
-    synthetic = np.array(["0"] * 14 + ["1"] * 13 + ["2"] * 1)
+    real = np.array(["0"] * 100 + ["1"] * 100 + ["2"] * 40 + ["3"])
+    # class 2: expected 40/241 · 280 = 46.5 synthetic rows, 10 observed (< a quarter): rare;
+    # class 3: expected 1.2, none observed: absent, too rare to judge
+    synthetic = np.array(["0"] * 140 + ["1"] * 130 + ["2"] * 10)
     table = class_table(real, synthetic)
-    assert table["class"].tolist() == ["2", "0", "1"]  # rarest first
-    assert table["status"].tolist() == ["rare", "present", "present"]
-    gone = class_table(real, np.array(["0", "1"]))
+    assert table["class"].tolist() == ["3", "2", "0", "1"]  # rarest first
+    assert table["status"].tolist() == ["absent", "rare", "present", "present"]
+    assert table["expected"].iloc[1] == pytest.approx(40 / 241 * 280)
+    gone = class_table(real, np.array(["0"] * 50 + ["1"] * 50))  # class 2 expected 16.6
     finding = class_finding(gone, "labels as written")
-    assert finding.status == "bad" and "missing: 2" in finding.reading
-    assert finding.synthetic == pytest.approx(2 / 3)
+    assert finding.status == "bad" and finding.reading.startswith("missing: 2; 1 classes")
+    assert finding.synthetic == pytest.approx(3 / 4)
 
 
 def test_text_diversity_of_repeats():

@@ -143,6 +143,10 @@ def audit(real, synthetic, holdout=None, kind: str = "auto", mix="keep_fraction=
         generations, folds = min(generations, QUICK["generations"]), min(folds, QUICK["folds"])
         seeds = tuple(seeds)[: len(QUICK["seeds"])]
     _check_parameters(splits, max_rows, quantile, k, folds)
+    if projection:  # a bad policy should fail before minutes of measuring, not after
+        from genloop.audit.projection import check_projection
+
+        check_projection(mix, generations, synthetic_share)
     real_data = load_input(real, kind, label_column, "real")
     chosen = real_data.kind if kind == "auto" else kind
     synthetic_data = check_compatible(real_data, load_input(
@@ -157,11 +161,12 @@ def audit(real, synthetic, holdout=None, kind: str = "auto", mix="keep_fraction=
     from genloop.audit.tails import overall_finding, tail_findings
 
     parts = make_splits(real_data, synthetic_data, holdout_data, splits, seed, max_rows)
-    findings = tail_findings(parts, chosen, quantile)
+    details: dict = {}
+    # Classes first: when several tail findings are bad, the verdict names the classes.
+    findings = _class_findings(real_data, synthetic_data, details, seed, max_rows)
+    findings += tail_findings(parts, chosen, quantile)
     if chosen != "vectors":
         findings.append(overall_finding(real_data, synthetic_data, quantile))
-    details: dict = {}
-    findings += _class_findings(real_data, synthetic_data, details, seed, max_rows)
     findings += fidelity_findings(parts, chosen, k)
     findings.append(_detectability(real_data, synthetic_data, folds, seed, max_rows, details))
     found, details["dcr"] = memorisation_findings(parts, chosen, holdout_data, synthetic_data)

@@ -99,7 +99,8 @@ def memorisation_findings(splits: list[Split], kind: str,
     found.append(Finding(
         "memorisation", "rows closer to real than real rows are", s, TOO_CLOSE_QUANTILE, e,
         f"{s:.1%} of synthetic rows sit closer to a real row than 95% of real rows do "
-        f"(5% expected)", status_of(s, TOO_CLOSE_QUANTILE, e, higher_is_better=False)))
+        f"(5% expected; copying, or rows crowding the densest real regions)",
+        status_of(s, TOO_CLOSE_QUANTILE, e, higher_is_better=False)))
     s, r, e = summarise(median_ratio)
     found.append(Finding(
         "memorisation", "median distance to closest real row", s, r, e,

@@ -67,6 +67,24 @@ def parse_mix(mix) -> dict:
     )
 
 
+def check_projection(mix, generations, synthetic_share) -> None:
+    """Validate the projection's settings (one-line ConfigError naming the bad one)."""
+    from pydantic import ValidationError
+
+    from genloop.config import format_validation_error
+    from genloop.engine.mixing import MixingConfig
+
+    try:
+        MixingConfig(**parse_mix(mix))
+    except ValidationError as error:
+        message = format_validation_error(error, MixingConfig, "mixing.")
+        raise ConfigError(f"--mix {mix!r}: {message}") from None
+    if not 0.0 <= synthetic_share <= 1.0:
+        raise ConfigError(f"synthetic_share must lie in [0, 1], got {synthetic_share!r}")
+    if isinstance(generations, bool) or not isinstance(generations, int) or generations < 1:
+        raise ConfigError(f"generations must be a positive integer, got {generations!r}")
+
+
 @dataclass
 class Projection:
     """Per seed and generation, the projected tail measure.
@@ -135,10 +153,7 @@ def project(real: AuditData, synthetic: AuditData, mix="keep_fraction=0.2",
     -------
     Projection
     """
-    if not 0.0 <= synthetic_share <= 1.0:
-        raise ConfigError(f"synthetic_share must lie in [0, 1], got {synthetic_share!r}")
-    if isinstance(generations, bool) or not isinstance(generations, int) or generations < 1:
-        raise ConfigError(f"generations must be a positive integer, got {generations!r}")
+    check_projection(mix, generations, synthetic_share)
     rng = np.random.default_rng([seed, 7])
     start = _starting_mix(real, synthetic, synthetic_share, max_rows, rng)
     with tempfile.TemporaryDirectory(prefix="genloop-audit-") as folder:

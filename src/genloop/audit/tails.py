@@ -136,11 +136,15 @@ def column_table(real: np.ndarray, synthetic: np.ndarray, columns: list[str],
 
 
 def class_table(real_labels: np.ndarray, synthetic_labels: np.ndarray,
-                rare_ratio: float = 0.25) -> pd.DataFrame:
+                rare_ratio: float = 0.25, min_expected: float = 5.0) -> pd.DataFrame:
     """Every real class, rarest first: its real and synthetic counts and shares, and status.
 
-    A class is ``missing`` when no synthetic row has it and ``rare`` when its synthetic
-    share is below ``rare_ratio`` times its real share.
+    ``expected`` is the synthetic count the class would have at its real share. A class
+    is ``missing`` when no synthetic row has it though ``expected ≥ min_expected`` (a
+    Poisson count with mean 5 is 0 with probability 0.7 %), ``rare`` when its synthetic
+    share is below ``rare_ratio`` times its real share though ``expected ≥ 2 ×
+    min_expected``, ``absent`` when no synthetic row has it but too few were expected to
+    tell, else ``present``.
     """
     real_counts = Counter(np.asarray(real_labels).tolist())
     synthetic_counts = Counter(np.asarray(synthetic_labels).tolist())
@@ -148,12 +152,17 @@ def class_table(real_labels: np.ndarray, synthetic_labels: np.ndarray,
     rows = []
     for label, count in sorted(real_counts.items(), key=lambda item: (item[1], str(item[0]))):
         real_share = count / n_real
-        share = synthetic_counts.get(label, 0) / n_synthetic
-        status = ("missing" if share == 0 else "rare" if share < rare_ratio * real_share
-                  else "present")
+        observed = synthetic_counts.get(label, 0)
+        expected = real_share * n_synthetic
+        if observed == 0:
+            status = "missing" if expected >= min_expected else "absent"
+        elif observed < rare_ratio * expected and expected >= 2 * min_expected:
+            status = "rare"
+        else:
+            status = "present"
         rows.append({"class": str(label), "real rows": count, "real share": real_share,
-                     "synthetic rows": synthetic_counts.get(label, 0), "synthetic share": share,
-                     "status": status})
+                     "synthetic rows": observed, "expected": expected,
+                     "synthetic share": observed / n_synthetic, "status": status})
     return pd.DataFrame(rows)
 
 
@@ -161,13 +170,18 @@ def class_finding(table: pd.DataFrame, how: str) -> Finding:
     """One line naming the missing and rare classes (``how`` says where labels came from)."""
     missing = table.loc[table["status"] == "missing", "class"].tolist()
     rare = table.loc[table["status"] == "rare", "class"].tolist()
+    absent = int((table["status"] == "absent").sum())
     kept = 1.0 - len(missing) / max(1, len(table))
     parts = []
     if missing:
         parts.append(f"missing: {_names(missing)}")
     if rare:
         parts.append(f"much rarer than in real data: {_names(rare)}")
-    reading = ("; ".join(parts) if parts else "every real class appears") + f" ({how})"
+    reading = "; ".join(parts) if parts else "every real class that could be judged appears"
+    if absent:
+        reading += (f"; {absent} classes too rare in real data to expect them here are "
+                    f"absent")
+    reading += f" ({how})"
     status = "bad" if missing else "warn" if rare else "ok"
     return Finding("tails", "real classes present", kept, 1.0, 0.0, reading, status)
 
