@@ -178,7 +178,8 @@ def run_seed(config: CollapseConfig, ctx: SeedContext, curate: Curate = identity
     ctx : SeedContext
         Logging, checkpoints and progress, provided by the runner.
     curate : callable, optional
-        The curation hook applied to each generation's candidates.
+        A Python curation hook ``curate(candidates, generation) -> kept Pool``, used when
+        the recipe has no ``curation:`` filters (its dropped rows are not in the ledger).
 
     Returns
     -------
@@ -214,7 +215,8 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
     if saved is not None:
         last, arrays = saved
         start, pool = last + 1, Pool.from_arrays(arrays)
-        curation_stats = {k: float(arrays[f"stat.{k}"][0]) for k in curation_stats}
+        curation_stats = {k: float(arrays[f"stat.{k}"][0]) if f"stat.{k}" in arrays else 0.0
+                          for k in curation_stats}
         ctx.advance(start)
     elif ledger:
         ledger.write(0, pool)
