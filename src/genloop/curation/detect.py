@@ -1,34 +1,27 @@
 """Real vs synthetic: a classifier that tells real rows from generated ones.
 
-Used by the ``detector`` curation filter (drop or importance-resample rows a classifier
-calls synthetic) and by ``genloop audit`` (how detectable is a synthetic dataset, and
-which features give it away)::
+Used by the ``detector`` filter and by ``genloop audit``::
 
     result = detectability(real, synthetic, kind="vectors")
     result.auc, (result.auc_low, result.auc_high), result.top_features[:3]
-
     detector = SyntheticDetector("text", decode=source.decode).fit(real, synthetic)
     p = detector.p_synthetic(rows)          # (n,) in [0, 1]
 
-Features suit the data family (:func:`make_features`): TF-IDF of word 1–2-grams over the
-decoded text, standardised columns for vectors, one-hot states for categorical data.
-Classifiers (``classifier=``):
+Features (:func:`make_features`): TF-IDF of word 1–2-grams of the decoded text,
+standardised columns for vectors, one-hot states for categorical data. Classifiers:
 
-* ``"logistic"`` — logistic regression on those features (text and categorical default);
-* ``"quadratic"`` — logistic regression on standardised columns plus their squares and
-  pairwise products (vectors default): the log density ratio of two Gaussians is exactly
-  quadratic, so this sees a shrunk variance or a rotated covariance that a linear model
-  cannot, and it needs no tuning. Measured against a small MLP on variance-shrunk
-  Gaussians (see ``docs/detection.md``), it detected at least as well at every size tried;
-* ``"mlp"`` — a small ``MLPClassifier`` with early stopping, for shapes a quadratic
-  boundary cannot draw (several shifted clusters).
+* ``"logistic"`` — the text and categorical default;
+* ``"quadratic"`` — logistic regression on standardised columns, their squares and
+  products (vectors default): the log density ratio of two Gaussians is quadratic, so it
+  sees a shrunk variance a linear model cannot. Against a small MLP on variance-shrunk
+  Gaussians it detected better in 7 of 8 settings (the eighth: both within noise of 0.5;
+  ``docs/detection.md``);
+* ``"mlp"`` — a small ``MLPClassifier`` with early stopping, for ratios a quadratic
+  cannot draw (a bimodal truth against one Gaussian).
 
-Classes are balanced before fitting by subsampling the larger side, so ``p_synthetic``
-has a 50 % prior and an AUC of 0.5 means "indistinguishable".
-
-Text rows may be strings or token-id arrays; token arrays need ``decode`` (the text
-source's ``decode(tokens) -> str``), given once to :class:`SyntheticDetector` or
-:func:`detectability`.
+Classes are balanced by subsampling the larger side, so ``p_synthetic`` has a 50% prior
+and AUC 0.5 means "indistinguishable". Text rows may be strings or token arrays; token
+arrays need ``decode`` (the text source's ``decode(tokens) -> str``).
 """
 
 from __future__ import annotations
