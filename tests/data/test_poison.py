@@ -143,3 +143,20 @@ def test_trigger_errors_name_the_word_or_the_fit(spam_world):
         PoisonSource(base, n_triggers=9, rate=1.0).draw(2, np.random.default_rng(0))
     with pytest.raises(ConfigError, match="only .* have label 0"):  # ~70% of rows are ham
         PoisonSource(spam_world, rate=0.9).draw(100, np.random.default_rng(0))
+
+
+def test_a_poisoned_source_runs_in_the_collapse_loop(tmp_path):
+    """Two generations of a Gaussian family on a 5%-poisoned source, with the detector
+    curating: the recipe binds, the loop runs and logs the detector's drop share."""
+    import genloop
+
+    recipe = {
+        "name": "poison-smoke", "bench": "collapse", "seeds": [0],
+        "family": {"name": "gaussian"},
+        "source": {"name": "poison", "base": {"name": "gaussian", "dim": 2}, "rate": 0.05},
+        "n": 100, "generations": 2, "holdout": 200, "engine": "samples",
+        "metrics": ["mean_shift"],
+        "curation": [{"name": "detector", "threshold": 0.9, "train_size": 200}],
+    }
+    run = genloop.run(recipe, out=tmp_path / "run")
+    assert "dropped.detector" in set(run.metrics.metric)
