@@ -152,15 +152,26 @@ class Learner:
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
-    def _seeded(self, purpose: str):
-        """A context in which torch's global RNG is seeded from (seed, call, purpose)."""
+    def _seeded(self, purpose: str, needed: bool = True):
+        """A context in which torch's global RNG is seeded from (seed, call, purpose).
+
+        Skipped when nothing random happens inside (``needed`` False): reseeding costs
+        more than a small forward pass.
+        """
         import torch
 
+        if not needed:
+            yield
+            return
         self._calls += 1
         torch_seed = int(generator(self.seed, self._calls, purpose).integers(0, 2**62))
         devices = [torch.cuda.current_device()] if self.device == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(torch_seed)
+            # The default CPU generator only: torch.manual_seed would also queue lazy
+            # seeding of every accelerator backend, at a stack capture per call.
+            torch.default_generator.manual_seed(torch_seed)
+            if self.device == "cuda":
+                torch.cuda.manual_seed(torch_seed)
             yield
 
     def _tensor(self, array, name):
@@ -181,7 +192,7 @@ class Learner:
         x = self._tensor(inputs, "inputs")
         self.members.train(stochastic)
         passes = MC_DROPOUT_PASSES if stochastic and self.ensemble == 1 else 1
-        with torch.no_grad(), self._seeded("dropout"):
+        with torch.no_grad(), self._seeded("dropout", stochastic and self.dropout > 0):
             probs = [m(x).softmax(-1) for m in self.members for _ in range(passes)]
         self.members.train(False)
         return torch.stack(probs)
@@ -199,7 +210,7 @@ class Learner:
         if len(x) != len(y):
             raise ConfigError(f"learner got {len(x)} inputs but {len(y)} targets")
         self.members.train(True)
-        with self._seeded("train"):
+        with self._seeded("train", self.dropout > 0):
             losses = []
             for member in self.members:
                 logits = member(x)
