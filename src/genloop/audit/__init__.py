@@ -61,15 +61,18 @@ class AuditResult:
 
     @property
     def verdicts(self) -> list[str]:
-        """One headline per section (its worst finding), worst section first."""
+        """One headline per section (its worst finding), worst section first; missing or
+        rare classes always get their own line."""
         lines = []
         for section in SECTIONS:
             found = [f for f in self.findings if f.section == section]
             if not found:
                 continue
             worst = min(found, key=lambda f: STATUS_ORDER[f.status])
-            lines.append((STATUS_ORDER[worst.status], f"[{worst.status}] {section}: "
-                                                      f"{worst.reading}"))
+            shown = [worst] + [f for f in found if f.measure == "real classes present"
+                               and f.status in ("bad", "warn") and f is not worst]
+            lines += [(STATUS_ORDER[f.status], f"[{f.status}] {section}: {f.reading}")
+                      for f in shown]
         return [line for _, line in sorted(lines, key=lambda item: item[0])]
 
     def to_frame(self) -> pd.DataFrame:

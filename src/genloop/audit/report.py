@@ -122,7 +122,9 @@ def audit_html(result) -> str:
           "sampling error is the spread of the baseline over the seeded splits (detector: "
           "half the bootstrap interval; too-close share: binomial).</p>"
     )
-    sections = [("Verdicts", f"<ul>{verdicts}</ul>"), ("How these numbers were made", made)]
+    # Readings are sentences: left-aligned (the shared style right-aligns numbers).
+    left = "<style>td:last-child { text-align: left; }</style>"
+    sections = [("Verdicts", f"{left}<ul>{verdicts}</ul>"), ("How these numbers were made", made)]
     details = result.details
     for section, title in SECTION_TITLES.items():
         found = [f for f in result.findings if f.section == section]

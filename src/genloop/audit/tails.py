@@ -136,28 +136,36 @@ def column_table(real: np.ndarray, synthetic: np.ndarray, columns: list[str],
 
 
 def class_table(real_labels: np.ndarray, synthetic_labels: np.ndarray,
-                rare_ratio: float = 0.25, min_expected: float = 5.0) -> pd.DataFrame:
+                rare_ratio: float = 0.5, alpha: float = 0.01) -> pd.DataFrame:
     """Every real class, rarest first: its real and synthetic counts and shares, and status.
 
-    ``expected`` is the synthetic count the class would have at its real share. A class
-    is ``missing`` when no synthetic row has it though ``expected ≥ min_expected`` (a
-    Poisson count with mean 5 is 0 with probability 0.7 %), ``rare`` when its synthetic
-    share is below ``rare_ratio`` times its real share though ``expected ≥ 2 ×
-    min_expected``, ``absent`` when no synthetic row has it but too few were expected to
-    tell, else ``present``.
+    ``expected`` is the synthetic count the class would have at its real share. A count
+    is judged only when a faithful sampler would be this far off with probability below
+    ``alpha`` divided by the number of classes (a Poisson tail with mean ``expected``,
+    Bonferroni over classes): then the class is ``missing`` (no synthetic row), ``rare``
+    (fewer than ``rare_ratio`` times expected) or ``over-represented`` (more than
+    ``1 / rare_ratio`` times). A class with no synthetic row that too few rows were
+    expected for is ``absent``; the rest are ``present``.
     """
+    from scipy.stats import poisson
+
     real_counts = Counter(np.asarray(real_labels).tolist())
     synthetic_counts = Counter(np.asarray(synthetic_labels).tolist())
     n_real, n_synthetic = max(1, len(real_labels)), max(1, len(synthetic_labels))
+    level = alpha / max(1, len(real_counts))
     rows = []
     for label, count in sorted(real_counts.items(), key=lambda item: (item[1], str(item[0]))):
         real_share = count / n_real
         observed = synthetic_counts.get(label, 0)
         expected = real_share * n_synthetic
+        low = poisson.cdf(observed, expected) < level  # this few: improbable
+        high = poisson.sf(observed - 1, expected) < level  # this many: improbable
         if observed == 0:
-            status = "missing" if expected >= min_expected else "absent"
-        elif observed < rare_ratio * expected and expected >= 2 * min_expected:
+            status = "missing" if low else "absent"
+        elif low and observed < rare_ratio * expected:
             status = "rare"
+        elif high and observed > expected / rare_ratio:
+            status = "over-represented"
         else:
             status = "present"
         rows.append({"class": str(label), "real rows": count, "real share": real_share,
@@ -177,12 +185,15 @@ def class_finding(table: pd.DataFrame, how: str) -> Finding:
         parts.append(f"missing: {_names(missing)}")
     if rare:
         parts.append(f"much rarer than in real data: {_names(rare)}")
+    over = table.loc[table["status"] == "over-represented", "class"].tolist()
+    if over:
+        parts.append(f"over-represented: {_names(over)}")
     reading = "; ".join(parts) if parts else "every real class that could be judged appears"
     if absent:
         reading += (f"; {absent} classes too rare in real data to expect them here are "
                     f"absent")
     reading += f" ({how})"
-    status = "bad" if missing else "warn" if rare else "ok"
+    status = "bad" if missing else "warn" if rare or over else "ok"
     return Finding("tails", "real classes present", kept, 1.0, 0.0, reading, status)
 
 
