@@ -151,3 +151,36 @@ def test_with_miss_rate_zero_no_watermarked_row_reaches_the_pool():
     assert kept[:300].all() and not kept[300:].any()
     assert np.mean(origin[kept] >= 0) == 0.0
     assert all(r.startswith("watermark z=") for r in verdicts["watermark"][300:])
+
+
+def test_in_the_loop_the_filter_keeps_the_synthetic_share_at_zero(tmp_path):
+    """Seed 0, the loop with ``curation: [{name: watermark}]``: a word unigram of Macbeth
+    (high entropy: min z 4.7 over 500 samples at the defaults γ = 0.25, δ = 2) writes
+    half of each incoming batch, fresh real blocks the other half; the filter drops
+    every model block, so every pool's synthetic share is 0 and the ledger's pool rows
+    are all real. Verified to fail with δ = 0 (synthetic share 0.5)."""
+    import genloop
+    from genloop.curation.ledger import load_ledger
+
+    recipe = {
+        "name": "watermark-loop",
+        "bench": "collapse",
+        "seeds": 0,
+        "n": 40,
+        "generations": 3,
+        "holdout": 10,
+        "metrics": [],
+        "family": {"name": "ngram", "order": 1, "watermark_gamma": 0.25},
+        "source": {"name": "shakespeare", "tokenizer": "word", "plays": ["macbeth"]},
+        "mixing": {"policy": "fresh", "fraction": 0.5},
+        "curate": "incoming",
+        "curation": [{"name": "watermark"}],
+    }
+    run = genloop.run(recipe, out=tmp_path / "run")
+    share = run.metrics[run.metrics.metric == "synthetic_share"]
+    assert len(share) == 4 and (share.value == 0).all()
+    ledger = load_ledger(run.path)
+    assert (ledger[ledger.in_pool].origin == "real").all()
+    dropped = ledger[~ledger.in_pool]
+    assert set(dropped.origin) == {"gen:0", "gen:1", "gen:2"}
+    assert dropped["filter.watermark"].str.startswith("watermark z=").all()
