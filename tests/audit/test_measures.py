@@ -76,6 +76,10 @@ def test_class_table_names_missing_and_rare_classes():
     assert table["class"].tolist() == ["3", "2", "0", "1"]  # rarest first
     assert table["status"].tolist() == ["absent", "rare", "present", "present"]
     assert table["expected"].iloc[1] == pytest.approx(40 / 241 * 280)
+    # three equal classes, expected 50 each: 110 is over twice that, 20 under half
+    skewed = class_table(np.repeat(["0", "1", "2"], 50), np.repeat(["0", "1", "2"], [110, 20, 20]))
+    assert skewed.set_index("class")["status"].to_dict() == {
+        "0": "over-represented", "1": "rare", "2": "rare"}
     gone = class_table(real, np.array(["0"] * 50 + ["1"] * 50))  # class 2 expected 16.6
     finding = class_finding(gone, "labels as written")
     assert finding.status == "bad" and finding.reading.startswith("missing: 2; 1 classes")

@@ -11,8 +11,10 @@ import pytest
 
 import genloop
 from genloop.audit import audit
+from genloop.audit.inputs import load_input
 from genloop.curation.ledger import load_pool
 from genloop.data.digits import real_digits
+from genloop.errors import ConfigError
 
 # The default run audits in quick mode (3 splits, 3 detector folds, <= 600 rows); the
 # full-size audit (5 splits, 5 folds) of the same data runs with -m slow.
@@ -101,6 +103,13 @@ def test_generation_five_lost_more_than_generation_one(ngram_run, quick):
     auc1, auc5 = first.details["detectability"], fifth.details["detectability"]
     assert auc5.auc > 0.9 and auc5.auc_low > 0.6
     assert auc1.auc < auc5.auc
+
+
+def test_a_run_directory_with_a_generation_is_a_pool(ngram_run):
+    pool = load_input(ngram_run, generation=5, variant="replace", seed=0)
+    assert pool.kind == "text" and len(pool) == 300 and pool.name == f"run:{ngram_run}@5"
+    with pytest.raises(ConfigError, match="--generation"):
+        load_input(ngram_run)
 
 
 def test_digits_with_a_missing_and_a_rare_class_are_named():
