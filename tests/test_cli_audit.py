@@ -85,3 +85,17 @@ def test_bad_inputs_are_one_line(files, args, message):
     text = " ".join(result.output.split())  # rich may wrap long lines
     assert message in text and "Traceback" not in result.output
     assert result.output.strip().count("error:") == 1
+
+
+def test_report_renders_in_chromium(files, tmp_path):
+    from genloop.report.browser import check_page, find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("no chromium binary (apt-get install chromium)")
+    out = tmp_path / "audit.html"
+    result = invoke("--real", files["real"], "--synthetic", files["synthetic"], "-o", out,
+                    "--quick", "--generations", 2)
+    assert result.exit_code == 0, result.output
+    page = check_page(out, tmp_path / "audit.png")
+    assert page.errors == [] and page.title == "genloop audit"
+    assert len(page.images) >= 4 and all(w > 0 and h > 0 for w, h, _ in page.images)

@@ -108,3 +108,20 @@ def test_bad_specs(tmp_path):
         load_input(tmp_path / "data.xlsx")
     with pytest.raises(DataError, match="holds text data, not vectors"):
         load_input(["a b c"], kind="vectors")
+
+
+def test_hf_text_is_one_record_per_line(monkeypatch):
+    import genloop.data.text as text
+
+    # A stand-in for the hub: the loader joins a dataset's text column with newlines.
+    monkeypatch.setattr(text, "_read_hf", lambda spec, split: {split: "first row\n\nsecond"})
+    data = load_input("hf:some/dataset")
+    assert data.kind == "text" and data.rows.tolist() == ["first row", "second"]
+
+
+def test_the_package_is_callable_as_the_function():
+    import genloop.audit
+
+    result = genloop.audit(np.arange(40.0).reshape(20, 2), np.arange(40.0).reshape(20, 2) + 0.5,
+                           projection=False, quick=True, folds=2)
+    assert result.to_frame()["section"].iloc[0] == "tails"

@@ -16,6 +16,8 @@ would do to a proxy model (:mod:`~genloop.audit.projection`).
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,6 +192,22 @@ def audit(real, synthetic, holdout=None, kind: str = "auto", mix="keep_fraction=
         inputs["holdout"] = holdout_data.describe()
     command = command or _python_call(real, synthetic, holdout, parameters)
     return AuditResult(findings, details, inputs, parameters, command)
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable as :func:`audit`.
+
+    ``genloop.audit`` is both this package and the function users call: once any
+    ``genloop.audit.*`` module is imported, Python binds the *package* to the
+    ``genloop.audit`` attribute, so the package itself must be callable for
+    ``genloop.audit(real, synthetic)`` to keep working.
+    """
+
+    def __call__(self, *args, **kwargs) -> AuditResult:
+        return audit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 
 def _check_parameters(splits, max_rows, quantile, k, folds) -> None:
