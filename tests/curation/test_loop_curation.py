@@ -263,3 +263,9 @@ def test_mitigation_figure_and_table_for_a_study_with_filters(tmp_path):
     table = mitigation_table(run.metrics).set_index("variant")
     assert list(table.index) == ["filtered", "plain"] and (table.seeds == 3).all()
     assert table.loc["plain", "synthetic_share"] == 1.0
+
+
+def test_yaml_on_and_off_booleans_mean_on_and_off():
+    # YAML 1.1 reads `ledger: off` as False
+    assert resolve(BASE | {"ledger": False}).config.ledger == "off"
+    assert resolve(BASE | {"ledger": True}).config.ledger == "on"

@@ -75,6 +75,12 @@ class CollapseConfig(BenchConfig):
     def _names_to_specs(cls, value: Any) -> Any:
         return [_as_spec(v) for v in value] if isinstance(value, list) else value
 
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `on`/`off` as a boolean
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
     @field_validator("family", "source", mode="before")
     @classmethod
     def _name_to_spec(cls, value: Any) -> Any:
