@@ -118,10 +118,3 @@ def test_hf_text_is_one_record_per_line(monkeypatch):
     data = load_input("hf:some/dataset")
     assert data.kind == "text" and data.rows.tolist() == ["first row", "second"]
 
-
-def test_the_package_is_callable_as_the_function():
-    import genloop.audit
-
-    result = genloop.audit(np.arange(40.0).reshape(20, 2), np.arange(40.0).reshape(20, 2) + 0.5,
-                           projection=False, quick=True, folds=2)
-    assert result.to_frame()["section"].iloc[0] == "tails"

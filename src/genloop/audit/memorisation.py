@@ -113,4 +113,10 @@ def memorisation_findings(splits: list[Split], kind: str,
             f"{share:.1%} of synthetic rows exactly equal a holdout row (the generator "
             f"never saw these: copies mean leakage or natural repeats)",
             "warn" if share > 0.01 else "ok"))
+        if kind == "text":
+            share = near_copied_share(synthetic.rows, holdout.rows)
+            found.append(Finding(
+                "memorisation", "near copies of holdout texts", share, np.nan, np.nan,
+                f"{share:.1%} of synthetic texts nearly copy a holdout text (leakage, or "
+                f"texts that repeat in real data)", "warn" if share > 0.01 else "ok"))
     return found, details
