@@ -174,11 +174,15 @@ def fidelity_findings(splits: list[Split], kind: str, k: int = 5) -> list[Findin
     for name, pairs in diversity.items():
         synthetic, real, error = summarise(pairs)
         higher_is_better = name not in ("self-BLEU", "repetition rate")
-        reading = (f"{name}: {synthetic:.3g} for synthetic vs {real:.3g} for real text"
+        reading = (f"{name}: {_number(synthetic)} for synthetic vs {_number(real)} for real text"
                    + ("" if higher_is_better else " (lower is more diverse)"))
         found.append(Finding("fidelity", name, synthetic, real, error, reading,
                              status_of(synthetic, real, error, higher_is_better)))
     return found
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def token_ids(texts) -> list[np.ndarray]:

@@ -53,7 +53,7 @@ def _bars(findings, title: str) -> bytes | None:
     ax.bar(x + 0.2, [f.synthetic for f in shown], 0.4, label="synthetic", color="#fc8d62")
     ax.set_xticks(x, [f.measure for f in shown], rotation=15, ha="right", fontsize=8)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")  # never over a bar
     fig.tight_layout()
     return png_bytes(fig)
 
@@ -101,7 +101,7 @@ def _classes_figure(classes: pd.DataFrame) -> bytes:
     ax.set_xticks(x, [str(c)[:12] for c in shown["class"]], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("share of rows")
     ax.set_title("rarest real classes")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.tight_layout()
     return png_bytes(fig)
 
