@@ -82,6 +82,9 @@ def _projection_figure(projection) -> bytes:
         ax.plot(part["generation"], part["value"], color="#999", lw=1, alpha=0.8)
     median = frame.groupby("generation")["value"].median()
     ax.plot(median.index, median.to_numpy(), color="#d95f02", lw=2.5, label="median over seeds")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("generation (0 = the starting mix)")
     ax.set_ylabel(projection.measure)
     ax.set_title(f"proxy: {projection.config['family']['name']}, "
