@@ -78,9 +78,9 @@ def test_report_escapes_the_data(tmp_path):
     (["--synthetic", "{synthetic}", "--seeds", "x"], "seeds"),
     (["--synthetic", "run:nowhere"], "run:RUN_DIR@GENERATION"),
 ])
-def test_bad_inputs_are_one_line(files, args, message):
+def test_bad_inputs_are_one_line(files, args, message, tmp_path):
     args = [a.format(**files) for a in args]
-    result = invoke("--real", files["real"], *args, "--quick")
+    result = invoke("--real", files["real"], *args, "--quick", "-o", tmp_path / "a.html")
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())  # rich may wrap long lines
     assert message in text and "Traceback" not in result.output
