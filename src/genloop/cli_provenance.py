@@ -112,16 +112,20 @@ def lineage(
              if (variant is None or k[0] == variant) and (seed is None or k[1] == seed)]
     if not units:
         raise DataError(f"{run_dir} has no ledger for variant {variant} seed {seed}")
-    table = Table(title=f"origin {origin}", title_justify="left")
-    for column in ("variant", "seed", "generation", "rows", f"direct {origin}",
-                   "transitive weight", "synthetic depth", "shares by origin"):
-        table.add_column(column, justify="left" if column in ("variant", "shares by origin")
-                         else "right")
+    table = Table(title=f"origin {origin}: direct share, transitive weight and synthetic "
+                  "depth of each pool (docs/curation.md)", title_justify="left")
+    for column in ("variant", "seed", "gen", "rows", "direct", "transitive", "depth",
+                   "largest shares"):
+        table.add_column(column, no_wrap=True,
+                         justify="left" if column[0] in "vl" else "right")
     for unit_variant, unit_seed in units:
         found = Lineage.load(run_dir, unit_variant, unit_seed)
         g = found.generations if generation is None else generation
         report = found.origin_report(g, origin)
-        shares = ", ".join(f"{o} {s:.0%}" for o, s in report["shares"].items())
+        # accumulate pools hold every origin: name the three largest
+        largest = sorted(report["shares"].items(), key=lambda item: -item[1])
+        shares = ", ".join(f"{o} {s:.0%}" for o, s in largest[:3])
+        shares += f", … (+{len(largest) - 3})" if len(largest) > 3 else ""
         table.add_row(unit_variant, str(unit_seed), str(g), str(report["rows"]),
                       f"{report['direct']:.3f}", f"{report['transitive']:.3f}",
                       f"{report['synthetic_depth']:.2f}", shares)
