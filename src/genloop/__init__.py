@@ -6,6 +6,7 @@ The Python API mirrors the CLI::
     run = genloop.run("nature-gaussian", seeds=range(10), overrides={"n": 500})
     run.summary(); run.plot(); run.metrics
     genloop.load("runs/nature-gaussian__0-9__...")
+    genloop.audit("real.csv", "synthetic.csv").to_html("audit.html")
 
 Submodules are imported on first use so that ``import genloop`` stays fast.
 """
@@ -13,7 +14,7 @@ Submodules are imported on first use so that ``import genloop`` stays fast.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["run", "load", "Run", "GenloopError", "__version__"]
+__all__ = ["run", "load", "Run", "audit", "GenloopError", "__version__"]
 
 
 def __getattr__(name: str):
@@ -21,6 +22,12 @@ def __getattr__(name: str):
         from genloop import api
 
         return getattr(api, name)
+    if name == "audit":
+        import importlib
+
+        # The package itself is callable (genloop.audit(real, synthetic, ...)): once any
+        # submodule is imported Python binds the package to this name anyway.
+        return importlib.import_module("genloop.audit")
     if name == "GenloopError":
         from genloop.errors import GenloopError
 
