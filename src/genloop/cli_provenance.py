@@ -122,10 +122,10 @@ def lineage(
         found = Lineage.load(run_dir, unit_variant, unit_seed)
         g = found.generations if generation is None else generation
         report = found.origin_report(g, origin)
-        # accumulate pools hold every origin: name the three largest
+        # accumulate pools hold every origin: name the two largest
         largest = sorted(report["shares"].items(), key=lambda item: -item[1])
-        shares = ", ".join(f"{o} {s:.0%}" for o, s in largest[:3])
-        shares += f", … (+{len(largest) - 3})" if len(largest) > 3 else ""
+        shares = ", ".join(f"{o} {s:.0%}" for o, s in largest[:2])
+        shares += f", … (+{len(largest) - 2})" if len(largest) > 2 else ""
         table.add_row(unit_variant, str(unit_seed), str(g), str(report["rows"]),
                       f"{report['direct']:.3f}", f"{report['transitive']:.3f}",
                       f"{report['synthetic_depth']:.2f}", shares)
