@@ -58,6 +58,10 @@ class PoisonSource(Source):
         With a labelled base: the label of the rows poisoned (0 = ham).
     """
 
+    #: draws are not samples of the truth attributes (those are the clean base's): engines
+    #: that simulate fresh rows from the truth must not stand in for :meth:`draw`
+    draws_from_truth = False
+
     def __init__(
         self,
         base,
