@@ -2,7 +2,8 @@
 
 ``plot_self_training(metrics, config, out_dir)`` writes ``self_training.png``: held-out
 accuracy against the round for every variant (mean and 95 % confidence band over seeds),
-and beside it the share of wrong labels among the answers each variant admitted.
+and beside it the share of wrong labels among the answers each variant admitted. The
+controls (``oracle``: true labels; ``seed-only``: no new data) are dashed.
 """
 
 from __future__ import annotations
@@ -54,13 +55,18 @@ def _colour(variant: str):
     return None
 
 
-def _draw(ax, bands: pd.DataFrame, order: list[str], **style) -> None:
+# References rather than self-training (true labels, or no new data): dashed.
+CONTROLS = ("oracle", "none", "seed-only")
+
+
+def _draw(ax, bands: pd.DataFrame, order: list[str]) -> None:
     for variant in order:
         part = bands[bands["variant"] == variant]
         if part.empty:
             continue
+        dashed = any(variant == c or variant.startswith(f"{c}-") for c in CONTROLS)
         (line,) = ax.plot(part["generation"], part["mean"], marker="o", ms=3,
-                          color=_colour(variant), label=variant, **style)
+                          color=_colour(variant), label=variant, ls="--" if dashed else "-")
         ax.fill_between(part["generation"], part["low"], part["high"], alpha=0.2,
                         color=line.get_color(), linewidth=0)
 
@@ -83,7 +89,9 @@ def plot_self_training(metrics: pd.DataFrame, config, out_dir) -> list[Path]:
     if accuracy.empty:
         return []
     wrong = mean_band(metrics, "admitted_wrong_share")
-    order = list(dict.fromkeys(accuracy["variant"]))
+    # the run's variant order (the recipe's), not alphabetical
+    rows = metrics[metrics["metric"] == "heldout_accuracy"]
+    order = list(dict.fromkeys(rows["variant"])) if "variant" in rows else ["default"]
     n_seeds = metrics["seed"].nunique()
 
     fig = Figure(figsize=(11.0, 4.2), layout="constrained")
