@@ -82,11 +82,24 @@ def test_drawn_problems_have_the_asked_lengths_and_true_labels():
     assert verify_answers(programs, inputs, targets).all()
 
 
-def test_config_rejects_seed_digits_beyond_max_digits():
+@pytest.mark.parametrize("op", ["-", "*"])
+def test_other_operations_draw_and_verify(op):
+    programs = problem_programs(SelfTrainingConfig(op=op, max_digits=3))
+    inputs, targets, digits = draw_problems(programs, 3, 300, np.random.default_rng(0))
+    assert (operand_digits(inputs) == digits).all()
+    assert verify_answers(programs, inputs, targets).all()
+    assert not verify_answers(programs, inputs, (targets + 1) % 10).any()
+
+
+def test_config_rejects_impossible_settings():
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="seed_digits=3 exceeds"):
         SelfTrainingConfig(max_digits=2, seed_digits=3)
+    with pytest.raises(ValidationError, match="max_digits=8 is too long for base 16"):
+        SelfTrainingConfig(base=16, max_digits=8)
+    with pytest.raises(ValidationError, match="admission"):
+        SelfTrainingConfig(admission="vibes")
 
 
 # -- tier 1: admission rules -----------------------------------------------------------------
@@ -225,6 +238,18 @@ def test_admitted_sets_and_wrong_shares_on_scripted_answers(admission, tmp_path)
         assert 1 - rows.loc[rows["in_pool"], "correct"].mean() == pytest.approx(expected[1])
     assert logged[2]["train_pool_size"] == 20 + logged[1]["admitted"] + logged[2]["admitted"]
     assert logged[0]["train_pool_size"] == 20 and logged[0]["pool_wrong_share"] == 0.0
+
+
+def test_replace_policy_keeps_the_seed_set_and_the_latest_round(tmp_path):
+    settings = SelfTrainingConfig(**SCRIPTED, admission="unverified", data_policy="replace")
+    logged = {}
+    self_train(settings, 3, lambda r, values: logged.__setitem__(r, values), tmp_path,
+               learner=ScriptedLearner(problem_programs(settings), 3))
+    assert [logged[r]["train_pool_size"] for r in (0, 1, 2)] == [20, 80, 80]
+    # the pool holds round 2's answers only: its wrong share is that round's, diluted by
+    # the 20 true seed labels
+    wrong = logged[2]["admitted_wrong_share"] * 60
+    assert logged[2]["pool_wrong_share"] == pytest.approx(wrong / 80)
 
 
 def test_ledger_columns_origins_and_verdicts(tmp_path):

@@ -82,7 +82,7 @@ class SelfTrainingConfig(BenchConfig):
     lr: float = Field(3e-3, gt=0.0)  # Adam learning rate
     batch_size: int = Field(64, ge=1)  # examples per training step, drawn from the pool
     seed_steps: int = Field(1500, ge=1)  # training steps on the seed set before round 1
-    steps_per_round: int = Field(300, ge=0)  # training steps on the pool after each round
+    steps_per_round: int = Field(300, ge=1)  # training steps on the pool after each round
     # (the learner keeps its weights across rounds: each round fine-tunes the last model)
 
     @model_validator(mode="after")
@@ -91,6 +91,10 @@ class SelfTrainingConfig(BenchConfig):
             raise ValueError(
                 f"self_training.seed_digits={self.seed_digits} exceeds "
                 f"self_training.max_digits={self.max_digits}"
+            )
+        if self.base ** (2 * self.max_digits) >= 2**62:  # products must fit in int64
+            raise ValueError(
+                f"self_training.max_digits={self.max_digits} is too long for base {self.base}"
             )
         return self
 
@@ -192,11 +196,11 @@ def answer(learner, settings: SelfTrainingConfig, inputs, targets, greedy, rng):
 
 def train(learner, inputs, targets, steps: int, batch_size: int, rng) -> float:
     """``steps`` Adam steps on minibatches drawn uniformly from the pool; the mean loss."""
-    losses = [0.0]
+    losses = []
     for _ in range(steps):
         index = rng.integers(0, len(inputs), size=min(batch_size, len(inputs)))
         losses.append(learner.train_step(inputs[index], targets[index]))
-    return float(np.mean(losses[1:])) if steps else float("nan")
+    return float(np.mean(losses))
 
 
 def evaluate(learner, heldout) -> dict[str, float]:
