@@ -38,6 +38,8 @@ SOURCES: dict[str, str] = {
     "text": "genloop.data.text:TextFileSource",
     # another source with a fraction of attacker samples planted in it
     "poison": "genloop.data.poison:PoisonSource",
+    # a labelled text world: Shakespeare blocks (ham) and template messages (spam)
+    "spam": "genloop.data.spam:SpamSource",
 }
 
 METRICS: dict[str, str] = {

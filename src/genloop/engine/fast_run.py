@@ -61,6 +61,9 @@ def _family_path(config: CollapseConfig, template, source) -> tuple[str | None, 
     form = family_form(template)
     if form is None:
         return None, f"family {name!r} has no fast path"
+    if not getattr(source, "draws_from_truth", True):
+        # Fast paths simulate draws from the source's truth; a poisoned source's rows differ.
+        return None, f"source {config.source.name!r} draws rows that differ from its truth"
     if form == "categorical" and template.n_states is None:
         return None, "categorical family without n_states (the source does not give K)"
     if form == "gaussian" and template.covariance_type != "full":
