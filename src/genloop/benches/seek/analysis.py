@@ -9,7 +9,8 @@ From a run's long-format metrics (columns ``variant, seed, generation, metric, v
   (paired), with a seeded percentile-bootstrap CI that resamples seeds;
 * :func:`summary` — both, plus the sampling share of unlearnable programs, per variant.
 
-``python -m genloop.benches.seek.analysis RUN_DIR`` prints the summary of a run.
+``python -m genloop.benches.seek.analysis RUN_DIR [RUN_DIR ...]`` prints the summary of
+one run, or of several (variants or seeds run side by side) taken together.
 """
 
 from __future__ import annotations
@@ -115,8 +116,10 @@ def summary(metrics: pd.DataFrame, baseline: str = BASELINE, **bootstrap) -> pd.
     if "variant" not in metrics:
         metrics = metrics.assign(variant="default")
     table = samples_to_target(metrics)
+    order = list(dict.fromkeys([baseline, *metrics["variant"]]))  # baseline first
     rows = []
-    for variant, part in table.groupby("variant", sort=False):
+    for variant in [v for v in order if v in set(table["variant"])]:
+        part = table[table["variant"] == variant]
         row = {
             "variant": variant,
             "seeds": len(part),
@@ -134,14 +137,19 @@ def summary(metrics: pd.DataFrame, baseline: str = BASELINE, **bootstrap) -> pd.
     return pd.DataFrame(rows)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Print the summary of the run directory given on the command line."""
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m genloop.benches.seek.analysis RUN_DIR")
+def load_metrics(run_dirs) -> pd.DataFrame:
+    """The metrics of one or more run directories (e.g. variants run side by side)."""
     from genloop import api
 
-    frame = summary(api.load(argv[0]).metrics)
+    return pd.concat([api.load(path).metrics for path in run_dirs], ignore_index=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the summary of the run directories given on the command line."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        raise SystemExit("usage: python -m genloop.benches.seek.analysis RUN_DIR [RUN_DIR ...]")
+    frame = summary(load_metrics(argv))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(frame.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
 

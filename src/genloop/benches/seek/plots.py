@@ -5,7 +5,7 @@
 * ``seek_hardest_accuracy.png`` — verified accuracy on the hardest programs against the
   training samples consumed: one thin line per seed and the median over seeds per sampler
   (a seed that stopped at the target keeps its last value), target dashed;
-* ``seek_sampling_share.png`` — the share of each round's samples spent on unlearnable
+* ``seek_sampling_share.png`` — the share of all samples so far spent on unlearnable
   (random-target) programs, and on noisy ones, per sampler (median and 10–90 % band);
 * ``seek_samples_to_target.png`` — samples to the target per seed and sampler, with the
   speed-up over uniform and its bootstrap CI in the labels.
@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from genloop.benches.seek.analysis import BASELINE, samples_to_target, speedup
+import pandas as pd
 
 
 def _new_figure(n_panels: int, width: float = 5.5):
@@ -29,9 +28,18 @@ def _new_figure(n_panels: int, width: float = 5.5):
     return fig, fig.subplots(1, n_panels, squeeze=False)[0]
 
 
+def _thousands(ax) -> None:
+    """Sample counts as 100k, 200k, … (full numbers overlap)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k"))
+
+
 def _wide(part, metric: str):
     """Index samples, one column per seed (forward-filled after a seed stopped)."""
     rows = part[part["metric"].isin([metric, "samples"])]
+    if metric not in set(rows["metric"]):
+        return pd.DataFrame()
     table = rows.pivot_table(index=["seed", "generation"], columns="metric", values="value")
     table = table.dropna(subset=[metric])
     wide = table.reset_index().pivot_table(index="samples", columns="seed", values=metric)
@@ -57,30 +65,33 @@ def plot_accuracy(metrics, config, out_dir: Path) -> Path:
     ax.set(xlabel="training samples consumed", ylabel="verified accuracy, hardest programs",
            ylim=(-0.02, 1.02), title="Accuracy on the hardest learnable programs")
     ax.legend(fontsize=8)
+    _thousands(ax)
     path = out_dir / "seek_hardest_accuracy.png"
     fig.savefig(path, dpi=110)
     return path
 
 
 def plot_share(metrics, out_dir: Path) -> Path:
-    """Per-round sampling share of unlearnable and noisy programs per sampler."""
+    """Cumulative share of samples spent on unlearnable and noisy programs per sampler."""
     fig, axes = _new_figure(2)
     for ax, metric, title in (
-        (axes[0], "share_unlearnable", "Share of samples on unlearnable programs"),
-        (axes[1], "share_noisy", "Share of samples on noisy programs"),
+        (axes[0], "cum_share_unlearnable", "Samples spent on unlearnable programs"),
+        (axes[1], "cum_share_noisy", "Samples spent on noisy programs"),
     ):
         for variant, part in metrics.groupby("variant", sort=False):
-            rows = part[part["metric"] == metric]
-            if rows.empty:
+            wide = _wide(part, metric)
+            if wide.empty:
                 continue
-            wide = rows.pivot_table(index="generation", columns="seed", values="value")
             x = wide.index.to_numpy(dtype=float)
             (line,) = ax.plot(x, wide.median(axis=1), label=variant)
             if wide.shape[1] > 1:
                 low, high = np.nanpercentile(wide.to_numpy(dtype=float), [10, 90], axis=1)
                 ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, lw=0)
-        ax.set(xlabel="round", ylabel="share of the round's samples", title=title)
-        ax.legend(fontsize=8)
+        ax.set(xlabel="training samples consumed", ylabel="share of all samples so far",
+               title=title, ylim=(0, None))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        _thousands(ax)
     path = out_dir / "seek_sampling_share.png"
     fig.savefig(path, dpi=110)
     return path
@@ -88,9 +99,11 @@ def plot_share(metrics, out_dir: Path) -> Path:
 
 def plot_samples_to_target(metrics, out_dir: Path) -> Path:
     """Dots per seed (hollow: never reached, plotted at the budget), mean bar per sampler."""
+    from genloop.benches.seek.analysis import BASELINE, samples_to_target, speedup
+
     table = samples_to_target(metrics)
     fig, (ax,) = _new_figure(1, 7.0)
-    variants = list(dict.fromkeys(table["variant"]))
+    variants = [v for v in dict.fromkeys(metrics["variant"]) if v in set(table["variant"])]
     labels = []
     for x, variant in enumerate(variants):
         part = table[table["variant"] == variant]
