@@ -390,7 +390,6 @@ def test_verified_self_training_improves_on_several_seeds(tmp_path):
 
 
 def test_recipe_runs_through_the_runner_and_writes_ledgers(tmp_path):
-    pytest.importorskip("genloop.benches.seek.plots")  # the bench is registered
     import genloop
 
     run = genloop.run("seek-self-training", quick=True, seeds=0, out=tmp_path / "run",
