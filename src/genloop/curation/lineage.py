@@ -82,6 +82,13 @@ class Lineage:
         self.samples = rows.drop_duplicates("sample_id").set_index("sample_id")
         self.samples = self.samples[["origin", "parent_id", "in_pool"]]
         self.made_by = pd.Series(producer(self.samples["origin"]), index=self.samples.index)
+        # Grouped once, so that every query is linear in the ledger's size, not
+        # generations × rows.
+        empty = self.pool.iloc[:0]
+        self._pools = {int(g): rows for g, rows in self.pool.groupby("generation", sort=True)}
+        self._pools = {g: self._pools.get(g, empty) for g in range(self.generations + 1)}
+        self._made = {int(k): ids.index.to_numpy(object)
+                      for k, ids in self.made_by.groupby(self.made_by.to_numpy())}
 
     @classmethod
     def load(cls, run_dir, variant: str | None = None, seed: int | None = None) -> Lineage:
@@ -116,7 +123,7 @@ class Lineage:
         for generation in range(self.generations, -1, -1):
             if generation not in needed:
                 continue
-            rows = self.pool[self.pool["generation"].to_numpy() == generation]
+            rows = self._pools[generation]
             found.append(rows["sample_id"].to_numpy(object))
             parents = rows["parent_id"].to_numpy(object)
             found.append(parents[parents != ""])
@@ -131,15 +138,11 @@ class Lineage:
         children = self.samples.index[self.samples["parent_id"].to_numpy() == sample_id]
         links = dict.fromkeys(children, "child")
         tainted = set(children)
-        tainted_models: set[int] = set()
-        pool_generation = self.pool["generation"].to_numpy()
-        pool_ids = self.pool["sample_id"].to_numpy(object)
         for generation in range(self.generations + 1):
-            in_pool = pool_ids[pool_generation == generation]
-            if sample_id in set(in_pool) or not tainted.isdisjoint(in_pool):
-                tainted_models.add(generation)
-                made = self.made_by.index[self.made_by.to_numpy() == generation]
-                tainted.update(made)
+            in_pool = set(self._pools[generation]["sample_id"])
+            # model `generation` trained on the sample or on one of its descendants
+            if sample_id in in_pool or not tainted.isdisjoint(in_pool):
+                tainted.update(self._made.get(generation, ()))
         ids = np.array(sorted(tainted, key=lambda i: (int(self.made_by[i]), i)), dtype=object)
         return Related(sample_id, self._frame(ids, links))
 
@@ -163,7 +166,7 @@ class Lineage:
         weights: list[float] = []
         depths: list[float] = []
         for g in range(generation + 1):
-            rows = self.pool[self.pool["generation"].to_numpy() == g]
+            rows = self._pools[g]
             labels = rows["origin"].astype(str).to_numpy()
             made = producer(rows["origin"])
             w = np.where(labels == origin, 1.0, 0.0)
@@ -174,7 +177,7 @@ class Lineage:
             depth[generated] = 1.0 + np.asarray(depths + [0.0])[made[generated]]
             weights.append(float(w.mean()) if len(w) else float("nan"))
             depths.append(float(depth.mean()) if len(depth) else float("nan"))
-        rows = self.pool[self.pool["generation"].to_numpy() == generation]
+        rows = self._pools[generation]
         shares = rows["origin"].astype(str).value_counts(normalize=True)
         order = sorted(shares.index, key=lambda o: -1 if o == "real" else int(o[4:]))
         return {
