@@ -137,3 +137,9 @@ class SeekConfig(BenchConfig):
         if self.experiment == "self_training" and self.self_training is None:
             raise ValueError("experiment=self_training needs a self_training: section")
         return self
+
+    def progress_steps(self) -> int:
+        """Progress-bar steps per seed: the rounds the experiment advances through."""
+        if self.experiment == "self_training":
+            return self.self_training.rounds + 1
+        return self.curriculum.rounds
