@@ -152,15 +152,17 @@ def audit(real, synthetic, holdout=None, kind: str = "auto", mix="keep_fraction=
         from genloop.audit.projection import check_projection
 
         check_projection(mix, generations, synthetic_share)
-    real_data = load_input(real, kind, label_column, "real")
+    # A run:DIR@G real or holdout pool comes from the same variant and seed as the
+    # synthetic one (generation 0's pool is the same real rows in every variant).
+    real_data = load_input(real, kind, label_column, "real", None, variant, pool_seed)
     chosen = real_data.kind if kind == "auto" else kind
     synthetic_data = check_compatible(real_data, load_input(
         synthetic, "auto" if kind == "auto" else kind, label_column, "synthetic",
         generation, variant, pool_seed), "synthetic")
     holdout_data = None
     if holdout is not None:
-        holdout_data = check_compatible(real_data, load_input(holdout, kind, label_column,
-                                                              "holdout"), "holdout")
+        holdout_data = check_compatible(real_data, load_input(
+            holdout, kind, label_column, "holdout", None, variant, pool_seed), "holdout")
     from genloop.audit.fidelity import fidelity_findings
     from genloop.audit.memorisation import memorisation_findings
     from genloop.audit.tails import overall_finding, tail_findings
