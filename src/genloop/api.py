@@ -102,7 +102,12 @@ class Run:
                             generation)
 
     def checks(self) -> list[str]:
-        """Plain-language comparisons with the theory that applies (collapse runs)."""
+        """Plain-language comparisons: the theory that applies (collapse runs), samples to
+        target per sampler (seek curricula)."""
+        if self.recipe.bench == "seek":
+            from genloop.benches.seek.analysis import summary_lines
+
+            return summary_lines(self.metrics)
         if self.recipe.bench != "collapse":
             return []
         from genloop.benches.collapse import theory_checks

@@ -85,3 +85,18 @@ def test_plot_writes_the_three_figures(tmp_path):
         "seek_hardest_accuracy.png", "seek_sampling_share.png", "seek_samples_to_target.png"
     ]
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_summary_lines_say_what_show_prints():
+    from genloop.benches.seek.analysis import summary_lines
+
+    lines = summary_lines(_metrics())
+    assert lines[0].startswith("[uniform] samples to target: mean 500 (2/2 seeds reached it")
+    # learning progress: mean 200 samples; uniform needs 500 / 200 = 2.5 times as many.
+    assert lines[1].startswith("[learning-progress] samples to target: mean 200 (2/2")
+    assert "uniform needs 2.50× as many" in lines[1]
+    assert lines[2].startswith("[loss-plr] target not reached by any of 2 seeds")
+    assert "needs" not in lines[2]  # no ratio from seeds that never reached the target
+    # A run without curriculum metrics (self-training) has no lines.
+    other = _metrics()[lambda m: ~m["metric"].isin(["samples", "acc_hardest"])]
+    assert summary_lines(other) == []

@@ -137,6 +137,36 @@ def summary(metrics: pd.DataFrame, baseline: str = BASELINE, **bootstrap) -> pd.
     return pd.DataFrame(rows)
 
 
+def summary_lines(metrics: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
+    """Plain-language lines of :func:`summary` for ``genloop show`` (curriculum runs).
+
+    Samples never reaching the target count as the whole budget, so a ratio over such
+    seeds is a bound; the line says how many seeds did not reach it.
+    """
+    if not {"samples", "acc_hardest"} <= set(metrics["metric"]):
+        return []  # not a curriculum run (self-training logs other metrics)
+    try:
+        table = summary(metrics, baseline)
+    except (KeyError, ValueError):
+        return []
+    lines = []
+    for row in table.to_dict("records"):
+        if row["reached"] == 0:
+            text = (f"[{row['variant']}] target not reached by any of {row['seeds']} seeds "
+                    f"within the budget ({row['mean_samples']:,.0f} samples)")
+        else:
+            text = (f"[{row['variant']}] samples to target: mean {row['mean_samples']:,.0f} "
+                    f"({row['reached']}/{row['seeds']} seeds reached it; the others count "
+                    f"as the whole budget)")
+        if row["reached"] and row.get("speedup_ratio", float("nan")) == row.get("speedup_ratio"):
+            text += (f"; {baseline} needs {row['speedup_ratio']:.2f}× as many "
+                     f"[95% CI {row['speedup_ci_low']:.2f}, {row['speedup_ci_high']:.2f}]")
+        if "cum_share_unlearnable" in row:
+            text += f"; share on unlearnable programs {row['cum_share_unlearnable']:.3f}"
+        lines.append(text)
+    return lines
+
+
 def load_metrics(run_dirs) -> pd.DataFrame:
     """The metrics of one or more run directories (e.g. variants run side by side)."""
     from genloop import api
