@@ -8,7 +8,8 @@ For one seed::
         model_g        <- fit(pool_g)                      fresh estimator every time
         metrics        <- measure(model_g vs the original reference)
         candidates     <- model_g.sample(...)              (not after the last generation)
-        new            <- curate(candidates)               the recipe's filters, if any
+        new            <- curate(candidates)               the recipe's filters, if any;
+                                                           `refill` rounds top it up
         pool_{g+1}     <- mix(original, pool_g, new)       the mixing policy
         ledger         <- pool_{g+1} and what curation dropped (docs/curation.md)
 
@@ -19,96 +20,53 @@ that resumes from a checkpoint after generation g continues bit-identically.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import clone
 
 from genloop.benches.base import SeedContext
-from genloop.curation.filters.base import Batch, CurationContext, build_pipeline
-from genloop.curation.ledger import Curated, LedgerWriter
-from genloop.engine.mixing import REAL, Pool, counts, next_pool
+from genloop.curation.filters.base import CurationContext
+from genloop.curation.ledger import LedgerWriter
+from genloop.engine.curate_step import Curate, Curation, identity_curation, refill_purpose
+from genloop.engine.mixing import Pool, counts, next_pool
 from genloop.engine.rng import generator
 from genloop.engine.spec import CollapseConfig, build_family, build_metric, build_source
 from genloop.errors import GenloopError
 from genloop.metrics.base import MetricContext
 from genloop.store.run_dir import atomic_write_with
 
-# Curation hook: takes the candidate pool and the generation, returns the kept rows.
-Curate = Callable[[Pool, int], Pool]
 
+def sample_candidates(model, n_new: int, seed: int, generation: int, original: Pool,
+                      round_: int = 0) -> Pool:
+    """``n_new`` rows from ``model``; LM continuations name their real prompt as parent.
 
-def identity_curation(candidates: Pool, generation: int) -> Pool:
-    """Keep every candidate (the default until filters are configured)."""
-    return candidates
-
-
-class Curation:
-    """The recipe's filters (or a plain hook) applied to each generation's candidates.
-
-    ``apply`` returns the kept new rows, the kept fresh real rows, what the ledger needs
-    (:class:`~genloop.curation.ledger.Curated`) and the logged shares of dropped rows.
+    Refill round ``round_ >= 1`` draws from its own stream and numbers its rows after the
+    earlier rounds' (``round_ * n_new + i``), so that sample ids stay unique.
     """
-
-    def __init__(self, config: CollapseConfig, hook: Curate):
-        self.pipeline = build_pipeline(config.curation) if config.curation else None
-        self.hook = hook
-        self.incoming = config.curate == "incoming"
-        self.names = [f.name for f in self.pipeline.filters] if self.pipeline else []
-
-    def prepare(self, context: CurationContext) -> None:
-        if self.pipeline:
-            self.pipeline.prepare(context)
-
-    def zero_stats(self) -> dict[str, float]:
-        """The logged shares before any curation happened (generation 0's pool)."""
-        if not self.pipeline:
-            return {}
-        return {"curation_dropped_share": 0.0} | {f"dropped.{n}": 0.0 for n in self.names}
-
-    def apply(self, candidates: Pool, fresh: Pool | None, generation: int, model, source,
-              rng: np.random.Generator):
-        if not self.pipeline:
-            return self.hook(candidates, generation), fresh, None, {}
-        through_filters = self.incoming and fresh is not None
-        incoming = Pool.concat([candidates, fresh]) if through_filters else candidates
-        texts = None
-        if getattr(source, "kind", None) == "text":
-            texts = [source.decode(row) for row in incoming.X]
-        ids = incoming.ids
-        batch = Batch(X=incoming.X, origin=incoming.origin, ids=ids, generation=generation + 1,
-                      rng=rng, texts=texts, model=model)
-        kept, verdicts = self.pipeline.apply(batch)
-        dropped_by = {n: np.count_nonzero((v != "") & (v != "-")) for n, v in verdicts.items()}
-        total = max(len(incoming), 1)
-        stats = {"curation_dropped_share": float(np.count_nonzero(~kept)) / total}
-        stats |= {f"dropped.{n}": count / total for n, count in dropped_by.items()}
-        curated = Curated(ids=ids, verdicts=verdicts, dropped=incoming.take(np.flatnonzero(~kept)))
-        survivors = incoming.take(np.flatnonzero(kept))
-        real = survivors.origin == REAL
-        if through_filters:
-            return survivors.take(np.flatnonzero(~real)), survivors.take(np.flatnonzero(real)), \
-                curated, stats
-        return survivors, fresh, curated, stats
-
-    def empty_pool_error(self, generation: int, stats: dict[str, float]) -> GenloopError:
-        worst = max(self.names, key=lambda n: stats.get(f"dropped.{n}", 0.0), default="(hook)")
-        return GenloopError(
-            f"generation {generation + 1}: curation dropped every candidate and the pool would "
-            f"be empty (filter {worst!r} dropped {stats.get(f'dropped.{worst}', 1.0):.0%})"
-        )
-
-
-def sample_candidates(model, n_new: int, seed: int, generation: int, original: Pool) -> Pool:
-    """``n_new`` rows from ``model``; LM continuations name their real prompt as parent."""
-    X = model.sample(n_new, random_state=generator(seed, generation, "sample"))
+    X = model.sample(n_new, random_state=generator(seed, generation,
+                                                   refill_purpose("sample", round_)))
     prompts = getattr(model, "sample_parents_", None)
     parents = None
     if prompts is not None and len(prompts) == len(X):
         prompts = np.asarray(prompts, dtype=np.int64)
         parents = np.where(prompts >= 0, original.ids[np.clip(prompts, 0, None)], "")
         parents = parents.astype(object)
-    return Pool.generated(X, generation, parents=parents)
+    pool = Pool.generated(X, generation, parents=parents)
+    if round_:
+        pool.index = pool.index + round_ * n_new
+    return pool
+
+
+def draw_fresh(source, config: CollapseConfig, n_fresh: int, seed: int, generation: int,
+               round_: int = 0) -> Pool:
+    """Fresh real rows of the ``fresh`` policy, numbered after every earlier real row.
+
+    Round 0 of generation g takes indices ``n + g·n_fresh ...``; refill round r takes
+    ``n + (r·G + g)·n_fresh ...`` (G = generations), after all of round 0's.
+    """
+    first = config.n + (round_ * config.generations + generation) * n_fresh
+    X = source.draw(n_fresh, generator(seed, generation, refill_purpose("fresh", round_)))
+    return Pool.real(X, first_index=first)
 
 
 def open_ledger(config: CollapseConfig, ctx: SeedContext, source, names) -> LedgerWriter | None:
@@ -208,6 +166,8 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
     curation.prepare(CurationContext(original_X, holdout_X, source, initial_model,
                                      rng=generator(seed, -1, "curation")))
     ledger = open_ledger(config, ctx, source, curation.names)
+    # refill rounds draw fresh real rows too when those pass through the filters
+    refill_fresh = curation.fresh_through_filters(config.mixing.policy == "fresh")
 
     # --- resume: continue after the last finished generation, if any --------------------
     start, pool, curation_stats = 0, original, curation.zero_stats()
@@ -248,16 +208,17 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
             ctx.advance(config.generations + 1 - generation)
             break
 
-        # 3. sample candidates from the model (and fresh real rows) and curate them
-        candidates = sample_candidates(model, n_new, seed, generation, original)
-        fresh = None
-        if config.mixing.policy == "fresh":
-            # numbered after the original rows and earlier generations' fresh rows
-            fresh = Pool.real(source.draw(n_fresh, generator(seed, generation, "fresh")),
-                              first_index=config.n + generation * n_fresh)
-        new, fresh, curated, curation_stats = curation.apply(
-            candidates, fresh, generation, model, source, generator(seed, generation, "curate")
-        )
+        # 3. sample candidates from the model (and fresh real rows) and curate them;
+        #    with `refill`, further rounds top up what the filters dropped
+        def draw(round_: int, model=model, generation=generation):
+            candidates = sample_candidates(model, n_new, seed, generation, original, round_)
+            fresh = None
+            if config.mixing.policy == "fresh" and (round_ == 0 or refill_fresh):
+                fresh = draw_fresh(source, config, n_fresh, seed, generation, round_)
+            return candidates, fresh
+
+        new, fresh, curated, curation_stats = curation.step(draw, generation, model, source,
+                                                            seed)
 
         # 4. mix the next pool and write its ledger
         pool = next_pool(

@@ -66,6 +66,10 @@ class CollapseConfig(BenchConfig):
     # which rows pass through the filters: "new" model samples only, or "incoming" = the
     # new samples plus the fresh real rows of the `fresh` policy (false alarms hit real data)
     curate: Literal["new", "incoming"] = "new"
+    # extra draw rounds when filters dropped rows: each round draws the same mix again
+    # (model samples; fresh real rows too under `curate: incoming`), curates it and tops the
+    # incoming rows up to their planned size (0: dropped rows are not replaced)
+    refill: int = Field(0, ge=0)
     # provenance ledger (docs/curation.md): auto = on for the sample loop unless the run
     # would write more than ~20,000 ledger files; the fast engines never keep one
     ledger: Literal["auto", "on", "off"] = "auto"
