@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from genloop.benches.seek.config import CurriculumConfig, SeekConfig
 from genloop.benches.seek.curriculum import hardest_programs, run_curriculum
-from genloop.benches.seek.tasks import build_task_space
+from genloop.benches.seek.task_space import build_task_space
 
 pytest.importorskip("torch")
 

@@ -16,7 +16,8 @@ from genloop.benches.seek.samplers import (
     transform_scores,
     window_slope,
 )
-from genloop.benches.seek.tasks import build_task_space, noisy, random_targets
+from genloop.benches.seek.task_space import build_task_space
+from genloop.benches.seek.tasks import noisy, random_targets
 from genloop.errors import ConfigError
 
 SCORES = np.array([0.5, 2.0, 1.0, 0.0])

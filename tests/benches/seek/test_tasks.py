@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genloop.benches.seek.task_space import build_task_space, make_program
 from genloop.benches.seek.tasks import (
     EQ,
     OP_TOKENS,
@@ -14,8 +15,6 @@ from genloop.benches.seek.tasks import (
     Layout,
     arithmetic,
     base_token,
-    build_task_space,
-    make_program,
     modular,
     noisy,
     random_targets,

@@ -79,7 +79,7 @@ class CurriculumConfig(BenchConfig):
             "arithmetic": {"ops": ["+"], "bases": [10], "n_digits": [1, 2, 3]},
             "random_targets": [{"kind": "arithmetic", "n_digits": 2}],
         }
-    )  # programs (see genloop.benches.seek.tasks.build_task_space)
+    )  # programs (see genloop.benches.seek.task_space.build_task_space)
     hardest: list[str] | None = None
     # ^ names of the target programs; None: the noise-free learnable programs with the
     #   most digits (or symbols)
@@ -103,7 +103,7 @@ class CurriculumConfig(BenchConfig):
         # Building the programs is cheap (numpy only) and catches bad specs and unknown
         # target names when the recipe is loaded, not rounds into a run.
         from genloop.benches.seek.curriculum import hardest_programs
-        from genloop.benches.seek.tasks import build_task_space
+        from genloop.benches.seek.task_space import build_task_space
         from genloop.errors import ConfigError
 
         try:

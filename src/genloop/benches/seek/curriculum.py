@@ -24,7 +24,8 @@ import numpy as np
 from genloop.benches.seek.config import CurriculumConfig
 from genloop.benches.seek.learners import Learner
 from genloop.benches.seek.samplers import PrioritizedSampler, mutate, program_features
-from genloop.benches.seek.tasks import PAD, VOCAB_SIZE, TaskProgram, build_task_space
+from genloop.benches.seek.task_space import build_task_space
+from genloop.benches.seek.tasks import PAD, VOCAB_SIZE, TaskProgram
 from genloop.errors import ConfigError
 from genloop.rng import generator
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from genloop.benches.seek.tasks import MAX_BASE, TaskProgram, make_program
+from genloop.benches.seek.task_space import make_program
+from genloop.benches.seek.tasks import MAX_BASE, TaskProgram
 from genloop.errors import ConfigError
 
 SCORES = ("uniform", "loss", "learning_progress", "tscl_slope", "disagreement", "bald", "novelty")

@@ -17,7 +17,7 @@ def problem_programs(settings) -> list:
     first, ``PAD`` above an operand's length; :mod:`genloop.benches.seek.tasks`), so digit
     ``i`` of a short problem sits where digit ``i`` of a long one does.
     """
-    from genloop.benches.seek.tasks import build_task_space
+    from genloop.benches.seek.task_space import build_task_space
 
     lengths = list(range(1, settings.max_digits + 1))
     space = {"arithmetic": {"ops": [settings.op], "bases": [settings.base], "n_digits": lengths}}
