@@ -155,9 +155,10 @@ def summary_lines(metrics: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
             text = (f"[{row['variant']}] target not reached by any of {row['seeds']} seeds "
                     f"within the budget ({row['mean_samples']:,.0f} samples)")
         else:
+            censored = "" if row["reached"] == row["seeds"] else (
+                "; the others count as the whole budget")
             text = (f"[{row['variant']}] samples to target: mean {row['mean_samples']:,.0f} "
-                    f"({row['reached']}/{row['seeds']} seeds reached it; the others count "
-                    f"as the whole budget)")
+                    f"({row['reached']}/{row['seeds']} seeds reached it{censored})")
         if row["reached"] and row.get("speedup_ratio", float("nan")) == row.get("speedup_ratio"):
             text += (f"; {baseline} needs {row['speedup_ratio']:.2f}× as many "
                      f"[95% CI {row['speedup_ci_low']:.2f}, {row['speedup_ci_high']:.2f}]")
