@@ -85,6 +85,10 @@ class LedgerWriter:
     def __init__(self, directory: Path, variant: str, seed: int, filter_names=(), decode=None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        # A unit is written by one process at a time, so temporaries found here were left
+        # by a killed earlier attempt (atomic writes leave at worst a stray .tmp file).
+        for stray in self.directory.glob(".*.tmp"):
+            stray.unlink(missing_ok=True)
         self.variant, self.seed = variant, seed
         self.filter_names = list(filter_names)
         self.decode = decode
