@@ -7,7 +7,6 @@ import pytest
 
 import genloop
 from genloop.config import resolve
-from genloop.runner import execute
 from genloop.store.run_dir import RunDir
 
 GAUSS = {
@@ -32,41 +31,15 @@ def test_same_seed_is_bit_identical_and_seeds_differ(tmp_path):
     assert lv.nunique() == 3  # three seeds, three different trajectories
 
 
-class Crash(Exception):
-    pass
-
 
 @pytest.mark.parametrize("crash_at", [1, 5, 11])
 @pytest.mark.parametrize("policy", ["replace", "accumulate", "keep_fraction"])
-def test_resume_after_crash_matches_uninterrupted(tmp_path, crash_at, policy):
+def test_resume_after_crash_matches_uninterrupted(tmp_path, crash_at, policy, crash_in_seed):
     recipe = GAUSS | {"checkpoint_seconds": 0.0, "mixing": {"policy": policy}}
     reference = genloop.run(recipe, out=tmp_path / "ref").metrics
 
     # Crash inside seed 1 after `crash_at` generations were logged (seed 0 finished).
-    validated = resolve(recipe)
-    run_dir = RunDir.create(tmp_path, "x", validated.seeds, tmp_path / "crashed")
-    from genloop.benches import collapse
-
-    original = collapse.BENCH.run_seed
-
-    def crashing(config, ctx):
-        if ctx.seed == 1:
-            log = ctx.log
-
-            def log_then_crash(generation, values):
-                log(generation, values)
-                if generation == crash_at:
-                    raise Crash
-
-            ctx.log = log_then_crash
-        return original(config, ctx)
-
-    object.__setattr__(collapse.BENCH, "run_seed", crashing)
-    try:
-        with pytest.raises(Crash):
-            execute(validated, run_dir, progress=False)
-    finally:
-        object.__setattr__(collapse.BENCH, "run_seed", original)
+    run_dir = crash_in_seed(recipe, tmp_path / "crashed", crash_at)
     assert run_dir.unit_done("default__seed000000")
     assert not run_dir.unit_done("default__seed000001")
     assert run_dir.load_checkpoint("default__seed000001")[0] == crash_at - 1

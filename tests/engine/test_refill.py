@@ -14,8 +14,6 @@ import genloop
 from genloop.config import resolve
 from genloop.curation.ledger import load_ledger, verify
 from genloop.errors import ConfigError
-from genloop.runner import execute
-from genloop.store.run_dir import RunDir
 
 N = 40
 BASE = {
@@ -123,45 +121,16 @@ def test_refill_must_be_a_non_negative_number_of_rounds():
     assert "\n" not in str(info.value).strip()
 
 
-class Crash(Exception):
-    pass
-
 
 @pytest.mark.parametrize("crash_at", [2])
-def test_resume_after_a_crash_is_bit_identical(tmp_path, crash_at):
+def test_resume_after_a_crash_is_bit_identical(tmp_path, crash_at, crash_in_seed,
+                                                read_ledger_files):
     recipe = BASE | {"refill": 10, "checkpoint_seconds": 0.0, "generations": 5,
                      "curation": [{"name": "isolation", "max_share": 0.0, "miss_rate": 0.5}]}
     reference = genloop.run(recipe, out=tmp_path / "ref")
-    validated = resolve(recipe)
-    run_dir = RunDir.create(tmp_path, "x", validated.seeds, tmp_path / "crashed")
-    from genloop.benches import collapse
-
-    original = collapse.BENCH.run_seed
-
-    def crashing(config, ctx):
-        if ctx.seed == 1:
-            log = ctx.log
-
-            def log_then_crash(generation, values):
-                log(generation, values)
-                if generation == crash_at:
-                    raise Crash
-
-            ctx.log = log_then_crash
-        return original(config, ctx)
-
-    object.__setattr__(collapse.BENCH, "run_seed", crashing)
-    try:
-        with pytest.raises(Crash):
-            execute(validated, run_dir, progress=False)
-    finally:
-        object.__setattr__(collapse.BENCH, "run_seed", original)
+    run_dir = crash_in_seed(recipe, tmp_path / "crashed", crash_at)
     resumed = genloop.run(None, resume=run_dir.path)
     assert resumed.metrics.equals(reference.metrics)
 
-    def files(root):
-        base = root / "ledger"
-        return {p.relative_to(base): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
-
-    assert files(resumed.path) == files(reference.path)
+    assert read_ledger_files(resumed.path) == read_ledger_files(reference.path)
     assert verify(resumed.path) == []
