@@ -6,7 +6,6 @@ import pytest
 from genloop.curation.detect import (
     SyntheticDetector,
     as_texts,
-    auc_score,
     balanced,
     detectability,
     make_features,
@@ -14,15 +13,6 @@ from genloop.curation.detect import (
 from genloop.errors import ConfigError, DataError
 
 # ----------------------------------------------------------------------------- contracts
-
-
-def test_auc_score_on_hand_made_scores():
-    y = np.array([0, 0, 1, 1])
-    assert auc_score(y, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
-    assert auc_score(y, np.array([0.9, 0.8, 0.2, 0.1])) == 0.0
-    # one of four (real, synthetic) pairs misordered, one tied: (2 + 0.5) / 4... by hand:
-    # pairs (r, s): (.1,.3) ok, (.1,.5) ok, (.5,.3) wrong, (.5,.5) tie -> 2.5 / 4
-    assert auc_score(y, np.array([0.1, 0.5, 0.3, 0.5])) == 0.625
 
 
 def test_balanced_cuts_the_larger_side_and_keeps_order():

@@ -338,22 +338,14 @@ class DetectabilityResult:
     classifier: str = ""
 
 
-def auc_score(y: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC by the Mann–Whitney rank sum (ties count one half)."""
-    from scipy.stats import rankdata
-
-    y = np.asarray(y, dtype=bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    ranks = rankdata(scores)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def _bootstrap_interval(y, scores, rng, level=0.95) -> tuple[float, float]:
+    from sklearn.metrics import roc_auc_score
+
     positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     aucs = np.empty(N_BOOTSTRAP)
     for b in range(N_BOOTSTRAP):
         index = np.r_[rng.choice(negatives, len(negatives)), rng.choice(positives, len(positives))]
-        aucs[b] = auc_score(y[index], scores[index])
+        aucs[b] = roc_auc_score(y[index], scores[index])
     tail = (1 - level) / 2
     return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1 - tail))
 
@@ -383,6 +375,7 @@ def detectability(
     -------
     DetectabilityResult
     """
+    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
@@ -405,7 +398,7 @@ def detectability(
     # Top features from a model fitted on every row (already balanced: no second cut).
     detector.fit(real, synthetic)
     return DetectabilityResult(
-        auc=auc_score(y, scores),
+        auc=float(roc_auc_score(y, scores)),
         auc_low=low,
         auc_high=high,
         n_real=len(real),
