@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 
@@ -57,3 +58,25 @@ def ledger_files(run_path) -> dict:
 def read_ledger_files():
     """:func:`ledger_files` as a fixture (test modules cannot import each other)."""
     return ledger_files
+
+
+def random_markov_blocks(n_blocks=40, length=8, vocab=12, seed=0, concentration=0.5):
+    """Token blocks of a random Markov chain (rows ~ Dirichlet(concentration)), all
+    blocks stepped at once: object array of ``n_blocks`` int64 arrays of ``length``."""
+    from genloop.families.tokenize import as_token_blocks
+
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(rng.dirichlet(np.full(vocab, concentration), size=vocab), axis=1)
+    blocks = np.empty((n_blocks, length), dtype=np.int64)
+    state = rng.integers(vocab, size=n_blocks)
+    for t in range(length):
+        u = rng.random(n_blocks)[:, None]
+        state = np.minimum((cumulative[state] <= u).sum(axis=1), vocab - 1)
+        blocks[:, t] = state
+    return as_token_blocks(list(blocks))
+
+
+@pytest.fixture
+def markov_blocks():
+    """:func:`random_markov_blocks` as a fixture (test modules cannot import each other)."""
+    return random_markov_blocks

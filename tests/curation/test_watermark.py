@@ -136,26 +136,13 @@ def test_z_of_unwatermarked_uniform_tokens_is_standard_normal():
     assert (z >= 4).sum() == 0
 
 
-def markov_blocks(n_blocks=300, length=32, vocab=60, seed=0):
-    rng = np.random.default_rng(seed)
-    transition = rng.dirichlet(np.full(vocab, 0.5), size=vocab)
-    blocks = []
-    for _ in range(n_blocks):
-        state, block = rng.integers(vocab), []
-        for _ in range(length):
-            state = rng.choice(vocab, p=transition[state])
-            block.append(state)
-        blocks.append(block)
-    return as_token_blocks(blocks)
-
-
 def close_to(counts, expected, n_se=4.5):
     """Every frequency within ``n_se`` binomial standard errors of its probability."""
     n, p = counts.sum(), expected / expected.sum()
     return bool(np.all(np.abs(counts / n - p) <= n_se * np.sqrt(p * (1 - p) / n) + 1e-4))
 
 
-def test_ngram_watermarked_sampling_is_the_exactly_biased_distribution():
+def test_ngram_watermarked_sampling_is_the_exactly_biased_distribution(markov_blocks):
     """Seed 0: 100,000 two-token samples of a trigram over 12 tokens, δ = 2 and δ = 8
     (δ = 8 sends most rows to the explicit-distribution fallback). The first-token
     frequencies, and the second token's after the commonest first token, lie within 4.5
@@ -175,7 +162,7 @@ def test_ngram_watermarked_sampling_is_the_exactly_biased_distribution():
         assert close_to(np.bincount(out[out[:, 0] == top, 1], minlength=12), second)
 
 
-def test_ngram_sampling_without_watermark_is_unchanged_by_the_new_parameters():
+def test_ngram_sampling_without_watermark_is_unchanged_by_the_new_parameters(markov_blocks):
     blocks = markov_blocks(40, 12, 20)
     plain = NGram(order=2, vocab_size=20).fit(blocks).sample(30, random_state=4)
     explicit = NGram(order=2, vocab_size=20, watermark_gamma=None, watermark_delta=5.0)
@@ -184,7 +171,7 @@ def test_ngram_sampling_without_watermark_is_unchanged_by_the_new_parameters():
         np.testing.assert_array_equal(a, b)
 
 
-def test_ngram_watermark_is_detected_and_fails_with_delta_zero_or_a_wrong_key():
+def test_ngram_watermark_is_detected_and_fails_with_delta_zero_or_a_wrong_key(markov_blocks):
     """Seed 1: 200 samples of 64 tokens from a bigram fitted on a 60-token Markov chain.
     With γ = 0.25, δ = 2 at least 95% reach z ≥ 4; with δ = 0, or detected with another
     key, at most 2% do (expected ~0: the same test as unwatermarked text)."""

@@ -123,26 +123,13 @@ def test_errors_are_one_line():
         WatermarkFilter().keep(vectors)
 
 
-def markov_blocks(n_blocks, length=64, vocab=60, seed=0):
-    """Blocks of a random Markov chain (Dirichlet(0.5) rows), all blocks stepped at once."""
-    rng = np.random.default_rng(seed)
-    cumulative = np.cumsum(rng.dirichlet(np.full(vocab, 0.5), size=vocab), axis=1)
-    blocks = np.empty((n_blocks, length), dtype=np.int64)
-    state = rng.integers(vocab, size=n_blocks)
-    for t in range(length):
-        u = rng.random(n_blocks)[:, None]
-        state = np.minimum((cumulative[state] <= u).sum(axis=1), vocab - 1)
-        blocks[:, t] = state
-    return as_token_blocks(list(blocks))
-
-
-def test_with_miss_rate_zero_no_watermarked_row_reaches_the_pool():
+def test_with_miss_rate_zero_no_watermarked_row_reaches_the_pool(markov_blocks):
     """Seeds 0 and 1: a bigram over 60 tokens with γ = 0.25, δ = 2 (the defaults) writes
     300 rows of 64 tokens; mixed with 300 real rows of its Markov chain, the filter
     (miss_rate 0) drops every generated row and keeps every real one, so the kept pool's
     synthetic share is exactly 0. Measured: generated z ≥ 5.9, real z ≤ 3.0. Verified to
     fail when the sampler ignores the watermark (δ = 0: every generated row kept)."""
-    real = markov_blocks(600)
+    real = markov_blocks(600, 64, 60)
     model = NGram(order=2, vocab_size=60, watermark_gamma=0.25)
     synthetic = model.fit(real[:300]).sample(300, random_state=1)
     rows = [*real[300:], *synthetic]

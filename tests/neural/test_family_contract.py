@@ -14,28 +14,13 @@ import pytest
 from sklearn.base import clone
 
 from genloop.families.ngram import NGram
-from genloop.families.tokenize import as_token_blocks
 
 
-def markov_blocks(n_blocks=40, length=8, vocab=12, seed=0):
-    """Blocks from a random sparse Markov chain over ``vocab`` tokens."""
-    rng = np.random.default_rng(seed)
-    transition = rng.dirichlet(np.full(vocab, 0.3), size=vocab)
-    blocks = []
-    for _ in range(n_blocks):
-        state, block = rng.integers(vocab), []
-        for _ in range(length):
-            state = rng.choice(vocab, p=transition[state])
-            block.append(state)
-        blocks.append(block)
-    return as_token_blocks(blocks)
+def ngram(markov_blocks):
+    return NGram(order=2, vocab_size=12), markov_blocks(concentration=0.3)
 
 
-def ngram():
-    return NGram(order=2, vocab_size=12), markov_blocks()
-
-
-def causal_lm():
+def causal_lm(markov_blocks):
     pytest.importorskip("torch")
     from genloop.families.causal_lm import CausalLM
 
@@ -52,10 +37,10 @@ def causal_lm():
         n_threads=1,
         random_state=3,
     )
-    return model, markov_blocks()
+    return model, markov_blocks(concentration=0.3)
 
 
-def vae():
+def vae(markov_blocks):
     pytest.importorskip("torch")
     from genloop.families.vae import VAE
 
@@ -73,8 +58,8 @@ def same(a, b) -> bool:
 
 
 @pytest.fixture(params=sorted(FAMILIES))
-def family(request):
-    return FAMILIES[request.param]()
+def family(request, markov_blocks):
+    return FAMILIES[request.param](markov_blocks)
 
 
 def test_fit_sample_score_shapes(family):
