@@ -7,9 +7,9 @@ from genloop.curation.detect import (
     SyntheticDetector,
     as_texts,
     balanced,
-    detectability,
     make_features,
 )
+from genloop.curation.detectability import detectability
 from genloop.errors import ConfigError, DataError
 
 # ----------------------------------------------------------------------------- contracts

@@ -245,7 +245,7 @@ def _class_findings(real: AuditData, synthetic: AuditData, details: dict, seed: 
 
 def _detectability(real: AuditData, synthetic: AuditData, folds: int, seed: int,
                    max_rows: int, details: dict) -> Finding:
-    from genloop.curation.detect import detectability
+    from genloop.curation.detectability import detectability
 
     rng = np.random.default_rng([seed, 13])
     real_rows = subsample(real, max_rows, rng).rows

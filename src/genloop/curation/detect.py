@@ -1,9 +1,8 @@
 """Real vs synthetic: a classifier that tells real rows from generated ones.
 
-Used by the ``detector`` filter and by ``genloop audit``::
+Used by the ``detector`` filter and, through
+:func:`genloop.curation.detectability.detectability`, by ``genloop audit``::
 
-    result = detectability(real, synthetic, kind="vectors")
-    result.auc, (result.auc_low, result.auc_high), result.top_features[:3]
     detector = SyntheticDetector("text", decode=source.decode).fit(real, synthetic)
     p = detector.p_synthetic(rows)          # (n,) in [0, 1]
 
@@ -27,7 +26,6 @@ arrays need ``decode`` (the text source's ``decode(tokens) -> str``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,8 +37,6 @@ CLASSIFIERS = ("auto", "logistic", "quadratic", "mlp")
 AUTO_CLASSIFIER = {"vectors": "quadratic", "categorical": "logistic", "text": "logistic"}
 # Inverse L2 penalty of the text classifier (see make_classifier).
 TEXT_C = 10.0
-# Bootstrap resamples of the out-of-fold scores for the AUC interval.
-N_BOOTSTRAP = 400
 
 
 def _check_kind(kind: str) -> str:
@@ -180,7 +176,8 @@ def balanced(real, synthetic, rng: np.random.Generator):
     return cut(real), cut(synthetic)
 
 
-def _stack(real, synthetic):
+def stack_labelled(real, synthetic):
+    """Real then synthetic rows, and labels 0 (real) / 1 (synthetic)."""
     rows = real + synthetic if isinstance(real, list) else np.concatenate([real, synthetic])
     y = np.r_[np.zeros(len(real), dtype=int), np.ones(len(synthetic), dtype=int)]
     return rows, y
@@ -218,13 +215,15 @@ class SyntheticDetector:
         self.decode = decode
         self.feature_names = None if feature_names is None else [str(f) for f in feature_names]
 
-    def _pipeline(self):
+    def new_pipeline(self):
+        """An unfitted features + classifier pipeline of this detector's settings."""
         from sklearn.pipeline import make_pipeline
 
         classifier = make_classifier(self.classifier, self.seed, self.kind)
         return make_pipeline(make_features(self.kind), classifier)
 
-    def _rows(self, rows):
+    def as_rows(self, rows):
+        """``rows`` in the form the pipeline takes (strings for text, a matrix otherwise)."""
         return as_matrix(rows, self.kind, self.decode)
 
     def fit(self, real, synthetic) -> SyntheticDetector:
@@ -236,15 +235,15 @@ class SyntheticDetector:
             Rows of this detector's kind: ``(n, d)`` vectors, ``(n, 1)`` states, strings
             or token arrays (text).
         """
-        real, synthetic = self._rows(real), self._rows(synthetic)
+        real, synthetic = self.as_rows(real), self.as_rows(synthetic)
         if min(len(real), len(synthetic)) < 2:
             raise DataError(
                 f"a real-vs-synthetic detector needs >= 2 rows of each side, got "
                 f"{len(real)} real and {len(synthetic)} synthetic"
             )
         real, synthetic = balanced(real, synthetic, np.random.default_rng(self.seed))
-        rows, y = _stack(real, synthetic)
-        self.pipeline_ = self._pipeline().fit(rows, y)
+        rows, y = stack_labelled(real, synthetic)
+        self.pipeline_ = self.new_pipeline().fit(rows, y)
         self.features_, self.model_ = self.pipeline_[0], self.pipeline_[-1]
         self.n_real_, self.n_synthetic_ = len(real), len(synthetic)
         return self
@@ -253,7 +252,7 @@ class SyntheticDetector:
         """Probability that each row is synthetic, shape ``(n,)``."""
         if not hasattr(self, "pipeline_"):
             raise RuntimeError("call SyntheticDetector.fit before p_synthetic")
-        rows = self._rows(rows)
+        rows = self.as_rows(rows)
         if len(rows) == 0:
             return np.zeros(0)
         return self.pipeline_.predict_proba(rows)[:, 1]
@@ -301,108 +300,7 @@ class SyntheticDetector:
         if rows is None or y is None:
             raise ConfigError("an MLP detector's top features need rows and labels to permute")
         result = permutation_importance(
-            self.pipeline_, self._rows(rows), y, scoring="roc_auc", n_repeats=5,
+            self.pipeline_, self.as_rows(rows), y, scoring="roc_auc", n_repeats=5,
             random_state=self.seed,
         )
         return result.importances_mean
-
-
-@dataclass
-class DetectabilityResult:
-    """How well a classifier tells synthetic rows from real ones.
-
-    Attributes
-    ----------
-    auc : float
-        Cross-validated ROC AUC over out-of-fold predictions (0.5: indistinguishable,
-        1.0: every synthetic row scores above every real one).
-    auc_low, auc_high : float
-        A 95 % percentile-bootstrap interval of ``auc``: rows resampled (within each
-        class) ``N_BOOTSTRAP`` times with the seed, the out-of-fold scores kept fixed,
-        so it reflects the finite test set, not the variance of refitting.
-    n_real, n_synthetic : int
-        Rows of each side used (after balancing; equal).
-    top_features : list of (str, float)
-        Features that give synthetic data away, as ``(name, signed weight)`` from a
-        classifier fitted on all rows; positive: more typical of synthetic rows.
-    classifier : str
-        The classifier used (``auto`` resolved).
-    """
-
-    auc: float
-    auc_low: float
-    auc_high: float
-    n_real: int
-    n_synthetic: int
-    top_features: list[tuple[str, float]] = field(default_factory=list)
-    classifier: str = ""
-
-
-def _bootstrap_interval(y, scores, rng, level=0.95) -> tuple[float, float]:
-    from sklearn.metrics import roc_auc_score
-
-    positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    aucs = np.empty(N_BOOTSTRAP)
-    for b in range(N_BOOTSTRAP):
-        index = np.r_[rng.choice(negatives, len(negatives)), rng.choice(positives, len(positives))]
-        aucs[b] = roc_auc_score(y[index], scores[index])
-    tail = (1 - level) / 2
-    return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1 - tail))
-
-
-def detectability(
-    real, synthetic, kind, folds=5, seed=0, classifier="auto", decode=None, feature_names=None,
-    n_top=10,
-) -> DetectabilityResult:
-    """Cross-validated real-vs-synthetic AUC, its interval, and the tell-tale features.
-
-    Parameters
-    ----------
-    real, synthetic : array-like
-        Rows of ``kind`` (see :class:`SyntheticDetector`); the larger side is subsampled
-        to the smaller one's size with ``seed``.
-    kind : {"vectors", "categorical", "text"}
-    folds : int, default 5
-        Stratified folds; every row is scored by a model that did not see it.
-    seed : int, default 0
-        Seeds the balancing, the fold split, the classifier and the bootstrap.
-    classifier, decode, feature_names
-        As in :class:`SyntheticDetector`.
-    n_top : int, default 10
-        How many top features to report.
-
-    Returns
-    -------
-    DetectabilityResult
-    """
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
-        raise ConfigError(f"folds must be an integer >= 2, got {folds!r}")
-    detector = SyntheticDetector(kind, classifier, seed, decode, feature_names)
-    rng = np.random.default_rng(seed)
-    real, synthetic = detector._rows(real), detector._rows(synthetic)
-    real, synthetic = balanced(real, synthetic, rng)
-    if len(real) < folds:
-        raise DataError(
-            f"detectability with folds={folds} needs >= {folds} rows of each side, "
-            f"got {len(real)}"
-        )
-    rows, y = _stack(real, synthetic)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = cross_val_predict(
-        detector._pipeline(), rows, y, cv=splitter, method="predict_proba"
-    )[:, 1]
-    low, high = _bootstrap_interval(y, scores, rng)
-    # Top features from a model fitted on every row (already balanced: no second cut).
-    detector.fit(real, synthetic)
-    return DetectabilityResult(
-        auc=float(roc_auc_score(y, scores)),
-        auc_low=low,
-        auc_high=high,
-        n_real=len(real),
-        n_synthetic=len(synthetic),
-        top_features=detector.top_features(n_top, rows, y),
-        classifier=detector.classifier,
-    )
