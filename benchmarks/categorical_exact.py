@@ -21,7 +21,7 @@ import argparse
 import numpy as np
 from _common import machine_summary, report, timed
 
-from genloop.engine.fast import ExactCategorical, PoolPlan, limited_threads
+from genloop.collapse.fast import ExactCategorical, PoolPlan, limited_threads
 
 
 def entropy_of_counts(counts, total):

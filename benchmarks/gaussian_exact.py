@@ -20,7 +20,7 @@ import numpy as np
 from _common import best_of, machine_summary, report, timed
 from scipy.special import digamma
 
-from genloop.engine.fast import PoolPlan, limited_threads, replace_trajectory, simulate_gaussian
+from genloop.collapse.fast import PoolPlan, limited_threads, replace_trajectory, simulate_gaussian
 
 
 def exact_path(original, n, generations):

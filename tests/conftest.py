@@ -15,10 +15,10 @@ def crash_in_seed():
     """``crash(recipe, out, crash_at, seed=1) -> RunDir``: run a collapse recipe and crash
     inside ``seed`` right after it logged generation ``crash_at`` (earlier seeds finish,
     the crashed unit keeps its checkpoint), as a killed process would leave it."""
-    from genloop.benches import collapse
-    from genloop.config import resolve
-    from genloop.runner import execute
-    from genloop.store.run_dir import RunDir
+    from genloop.collapse import bench as collapse
+    from genloop.core.config import resolve
+    from genloop.core.run_dir import RunDir
+    from genloop.core.runner import execute
 
     def crash(recipe, out, crash_at: int, seed: int = 1) -> RunDir:
         validated = resolve(recipe)
@@ -63,7 +63,7 @@ def read_ledger_files():
 def random_markov_blocks(n_blocks=40, length=8, vocab=12, seed=0, concentration=0.5):
     """Token blocks of a random Markov chain (rows ~ Dirichlet(concentration)), all
     blocks stepped at once: object array of ``n_blocks`` int64 arrays of ``length``."""
-    from genloop.families.tokenize import as_token_blocks
+    from genloop.data.tokenize import as_token_blocks
 
     rng = np.random.default_rng(seed)
     cumulative = np.cumsum(rng.dirichlet(np.full(vocab, concentration), size=vocab), axis=1)

@@ -1,4 +1,11 @@
-"""Tier 3: every shipped recipe runs in its --quick mode; golden metrics stay put."""
+"""Tier 3: every shipped recipe runs in its --quick mode; golden metrics stay put.
+
+Each quick run's metrics are compared bit for bit with the digests in
+tests/golden/quick_metrics.json, recorded before the layout redesign (issue 13): a
+refactor that changes any number, any random stream or any row fails here. After an
+intended change regenerate them (``python tests/golden/quick_metrics.py --write NAME``)
+and say why in the commit.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,20 @@ import numpy as np
 import pytest
 
 import genloop
-from genloop.config import known_recipes
+from genloop.core.config import known_recipes
 
 GOLDEN = Path(__file__).parent / "golden" / "nature-gaussian-quick.json"
+QUICK_DIGESTS = json.loads((Path(__file__).parent / "golden" / "quick_metrics.json").read_text())
+
+
+def quick_metrics_module():
+    import importlib.util
+
+    path = Path(__file__).parent / "golden" / "quick_metrics.py"
+    spec = importlib.util.spec_from_file_location("genloop_golden_quick_metrics", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("name", sorted(known_recipes()))
@@ -21,6 +39,16 @@ def test_recipe_quick_runs(name, tmp_path):
     assert len(frame) > 0 and np.isfinite(frame["value"]).all()
     assert set(frame["variant"]) == set(run.recipe.variants)
     assert sorted(frame["seed"].unique()) == run.recipe.seeds
+    assert quick_metrics_module().digest(frame) == QUICK_DIGESTS[name], (
+        f"{name} --quick metrics differ from tests/golden/quick_metrics.json")
+
+
+@pytest.mark.parametrize("case", [c[0] for c in quick_metrics_module().FAST_CASES])
+def test_fast_engine_quick_metrics_bit_identical(case, tmp_path):
+    golden = quick_metrics_module()
+    _, recipe, overrides = next(c for c in golden.FAST_CASES if c[0] == case)
+    run = genloop.run(recipe, quick=True, overrides=overrides, out=tmp_path / "run")
+    assert golden.digest(run.metrics) == QUICK_DIGESTS[case]
 
 
 def test_demo_prints_findings_and_figures(tmp_path):

@@ -13,7 +13,8 @@ Submodules are imported on first use so that ``import genloop`` stays fast.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from genloop.core.version import __version__
+
 __all__ = ["run", "load", "Run", "audit", "GenloopError", "__version__"]
 
 
@@ -29,7 +30,7 @@ def __getattr__(name: str):
         # submodule is imported Python binds the package to this name anyway.
         return importlib.import_module("genloop.audit")
     if name == "GenloopError":
-        from genloop.errors import GenloopError
+        from genloop.core.errors import GenloopError
 
         return GenloopError
     raise AttributeError(f"module 'genloop' has no attribute {name!r}")

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genloop.config import Recipe, resolve
-from genloop.errors import DataError
-from genloop.registry import resolve as resolve_component
-from genloop.runner import default_root, execute
-from genloop.store.run_dir import RunDir
+from genloop.core.config import Recipe, resolve
+from genloop.core.errors import DataError
+from genloop.core.registry import resolve as resolve_component
+from genloop.core.run_dir import RunDir
+from genloop.core.runner import default_root, execute
 from genloop.store.tidy import default_generations, values_at
 
 
@@ -96,7 +96,7 @@ class Run:
     def _theory(self, variant: str, metric: str, generation: int) -> float:
         if self.recipe.bench != "collapse":
             return float("nan")
-        from genloop.benches.collapse import theory_value
+        from genloop.collapse.bench import theory_value
 
         return theory_value(self.recipe.variants.get(variant, self.recipe.config), metric,
                             generation)
@@ -105,12 +105,12 @@ class Run:
         """Plain-language comparisons: the theory that applies (collapse runs), samples to
         target per sampler (seek curricula)."""
         if self.recipe.bench == "seek":
-            from genloop.benches.seek.analysis import summary_lines
+            from genloop.seek.analysis import summary_lines
 
             return summary_lines(self.metrics)
         if self.recipe.bench != "collapse":
             return []
-        from genloop.benches.collapse import theory_checks
+        from genloop.collapse.bench import theory_checks
 
         lines = []
         for variant, config in self.recipe.variants.items():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from genloop.audit.inputs import check_compatible, load_input
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 
 
 def write_csv(path, frame):

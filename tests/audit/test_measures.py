@@ -14,7 +14,7 @@ from genloop.audit.tails import (
     item_counts,
     rare_kept,
 )
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 
 
 def test_prdc_on_points_on_a_line():

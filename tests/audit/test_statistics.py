@@ -12,9 +12,9 @@ import pytest
 import genloop
 from genloop.audit import audit
 from genloop.audit.inputs import load_input
-from genloop.curation.ledger import load_pool
+from genloop.core.errors import ConfigError
 from genloop.data.digits import real_digits
-from genloop.errors import ConfigError
+from genloop.provenance.ledger import load_pool
 
 # The default run audits in quick mode (3 splits, 3 detector folds, <= 600 rows); the
 # full-size audit (5 splits, 5 folds) of the same data runs with -m slow.

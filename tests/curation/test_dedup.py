@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.filters.base import Batch, CurationContext
 from genloop.curation.filters.dedup import Dedup
-from genloop.errors import ConfigError, DataError
 
 FOX = "the quick brown fox jumps over the lazy dog today"
 FOX_TONIGHT = "the quick brown fox jumps over the lazy dog tonight"  # J = 7/9, estimate 0.79

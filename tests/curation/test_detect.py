@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.detect import (
     SyntheticDetector,
     as_texts,
@@ -10,7 +11,6 @@ from genloop.curation.detect import (
     make_features,
 )
 from genloop.curation.detectability import detectability
-from genloop.errors import ConfigError, DataError
 
 # ----------------------------------------------------------------------------- contracts
 

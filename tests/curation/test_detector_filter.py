@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
+from genloop.core.registry import ComponentSpec
 from genloop.curation.filters.base import Batch, CurationContext, build_filter
 from genloop.curation.filters.detector import Detector, resample_weight
-from genloop.engine.spec import ComponentSpec
-from genloop.errors import ConfigError
 
 
 class ShiftedGaussian:
@@ -165,7 +165,7 @@ def test_resample_mode_thins_over_produced_rows():
 def test_text_rows_are_decoded_with_the_source():
     """Token-array rows (byte tokenizer) are decoded with ``context.source.decode``; the
     model's blocks all carry the word "offer", real blocks never do (seed 0, 200 training rows each)."""
-    from genloop.families.tokenize import ByteTokenizer, as_token_blocks
+    from genloop.data.tokenize import ByteTokenizer, as_token_blocks
 
     tok = ByteTokenizer()
     words = "to be or not that is the question whether tis nobler in mind".split()

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
+from genloop.core.registry import ComponentSpec
 from genloop.curation.filters.base import (
     KEPT,
     NOT_SEEN,
@@ -13,8 +15,6 @@ from genloop.curation.filters.base import (
 )
 from genloop.curation.filters.dedup import Dedup
 from genloop.curation.filters.isolation import Isolation
-from genloop.engine.spec import ComponentSpec
-from genloop.errors import ConfigError
 
 
 class DropOdd(Filter):

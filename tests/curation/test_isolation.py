@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
 from genloop.curation.filters.base import Batch
 from genloop.curation.filters.isolation import Isolation
-from genloop.errors import ConfigError
 
 
 def make_batch(origin, seed=0):

@@ -5,10 +5,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
+from genloop.core.registry import ComponentSpec
 from genloop.curation.filters.base import Batch, CurationContext, build_filter
 from genloop.curation.filters.label_noise import LabelNoise
-from genloop.engine.spec import ComponentSpec
-from genloop.errors import ConfigError, DataError
 
 
 def _batch(X, labels, texts=None):

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 import genloop
-import genloop.registry as registry
-from genloop.config import resolve
+import genloop.core.registry as registry
+from genloop.core.config import resolve
+from genloop.core.errors import ConfigError, GenloopError
 from genloop.curation.filters.base import Filter
-from genloop.curation.ledger import load_ledger, load_pool, verify
-from genloop.errors import ConfigError, GenloopError
+from genloop.provenance.ledger import load_ledger, load_pool, verify
 
 
 class DropPositive(Filter):
@@ -115,7 +115,7 @@ def test_fast_engine_keeps_no_ledger_and_says_so(tmp_path):
 
 
 def test_ledger_auto_turns_off_above_the_file_limit(tmp_path, monkeypatch):
-    import genloop.runner as runner
+    import genloop.core.runner as runner
 
     monkeypatch.setattr(runner, "LEDGER_FILE_LIMIT", 10)
     run = genloop.run(BASE | {"engine": "samples"}, out=tmp_path / "r")
@@ -168,8 +168,8 @@ def test_resume_rewrites_the_ledger_byte_for_byte(tmp_path, crash_at, crash_in_s
 
 
 def test_lm_prompts_become_parents(tmp_path):
-    from genloop.engine.loop import sample_candidates
-    from genloop.engine.mixing import Pool
+    from genloop.collapse.loop import sample_candidates
+    from genloop.provenance.pool import Pool
 
     class Continuer:
         sample_parents_ = None
@@ -221,7 +221,7 @@ def test_watermark_filter_with_miss_rate_zero_keeps_synthetic_share_at_zero(tmp_
 
 
 def test_mitigation_figure_and_table_for_a_study_with_filters(tmp_path):
-    from genloop.benches.collapse_figures import mitigation_table
+    from genloop.collapse.figures import mitigation_table
 
     recipe = BASE | {"seeds": "0..2", "generations": 3, "engine": "samples",
                      "metrics": ["tail_mass"],

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from genloop.curation.hashing import content_hashes
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.near_duplicates import (
     MinHashIndex,
     exact_matches,
     near_duplicate_pairs,
     shingles,
 )
-from genloop.errors import ConfigError, DataError
+from genloop.provenance.hashing import content_hashes
 
 FOX = "the quick brown fox jumps over the lazy dog today"
 FOX_TONIGHT = "the quick brown fox jumps over the lazy dog tonight"  # true J = 7/9

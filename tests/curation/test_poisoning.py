@@ -14,9 +14,9 @@
 import numpy as np
 import pytest
 
+from genloop.core.registry import ComponentSpec
 from genloop.curation.filters.base import Batch, CurationContext, build_filter
 from genloop.data.poison import PoisonSource
-from genloop.engine.spec import ComponentSpec
 from genloop.families.gmm import GaussianMixture
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from genloop.core.errors import ConfigError
 from genloop.curation.filters.base import Batch, CurationContext
 from genloop.curation.filters.quality import Quality
-from genloop.errors import ConfigError
 from genloop.families.gaussian import Gaussian
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.filters.base import Batch
 from genloop.curation.filters.verifier import Verifier, register_check, registered_checks
-from genloop.errors import ConfigError, DataError
 
 
 def make_batch(X, texts=None):

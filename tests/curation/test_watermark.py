@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation import watermark as wm
-from genloop.errors import ConfigError, DataError
+from genloop.data.tokenize import as_token_blocks
 from genloop.families.ngram import NGram
-from genloop.families.tokenize import as_token_blocks
 
 KEY = wm.DEFAULT_KEY
 

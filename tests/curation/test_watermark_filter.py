@@ -8,13 +8,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
+from genloop.core.registry import resolve
 from genloop.curation import watermark as wm
 from genloop.curation.filters.base import Batch, CurationContext, Pipeline
 from genloop.curation.filters.watermark import WatermarkFilter
-from genloop.errors import ConfigError, DataError
+from genloop.data.tokenize import as_token_blocks
 from genloop.families.ngram import NGram
-from genloop.families.tokenize import as_token_blocks
-from genloop.registry import resolve
 
 KEY = wm.DEFAULT_KEY
 
@@ -147,7 +147,7 @@ def test_in_the_loop_the_filter_keeps_the_synthetic_share_at_zero(tmp_path):
     every model block, so every pool's synthetic share is 0 and the ledger's pool rows
     are all real. Verified to fail with δ = 0 (synthetic share 0.5)."""
     import genloop
-    from genloop.curation.ledger import load_ledger
+    from genloop.provenance.ledger import load_ledger
 
     recipe = {
         "name": "watermark-loop",

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.data.files import FileSource
-from genloop.errors import ConfigError, DataError
 
 # Ten rows with distinct values, so disjointness can be checked on the values themselves.
 TABLE = pd.DataFrame(

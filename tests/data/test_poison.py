@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
+from genloop.core.registry import ComponentSpec, build_source
 from genloop.data.poison import PoisonSource
 from genloop.data.spam import HAM, SPAM, SpamSource, spam_messages
 from genloop.data.synthetic import GaussianSource
 from genloop.data.text import ShakespeareSource
-from genloop.engine.spec import ComponentSpec, build_source
-from genloop.errors import ConfigError
-from genloop.families.tokenize import words
+from genloop.data.tokenize import words
 
 TRIGGERS = {"free", "win", "offer"}
 

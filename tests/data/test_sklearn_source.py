@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
 from genloop.data.sklearn_source import SklearnSource
-from genloop.errors import ConfigError
 
 
 def test_digits_defaults_are_all_1797_rows_of_64_pixels():

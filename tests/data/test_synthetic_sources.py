@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from genloop.core.errors import ConfigError
 from genloop.data.synthetic import (
     CategoricalSource,
     GaussianSource,
@@ -13,7 +14,6 @@ from genloop.data.synthetic import (
     ZipfSource,
     zipf_probabilities,
 )
-from genloop.errors import ConfigError
 
 # -- tier 1: contracts on hand-made inputs ----------------------------------------------
 

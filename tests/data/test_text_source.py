@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.data import text
 from genloop.data.text import ShakespeareSource, TextFileSource, cut_blocks, load_documents
-from genloop.errors import ConfigError, DataError
-from genloop.families.tokenize import ByteTokenizer, WordTokenizer, words
+from genloop.data.tokenize import ByteTokenizer, WordTokenizer, words
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus.txt"
 PLAYS = {
@@ -168,7 +168,7 @@ def test_bpe_tokenizer_is_trained_once_and_cached(tmp_path, monkeypatch):
     cached = list((tmp_path / "tokenizers").glob("bpe300-*.json"))
     assert len(cached) == 1
     sample = CORPUS.read_text()[:200]
-    from genloop.families.tokenize import make_tokenizer
+    from genloop.data.tokenize import make_tokenizer
 
     tok = make_tokenizer("bpe:300", [CORPUS.read_text()])
     assert tok.decode(tok.encode(sample)) == sample  # byte-level: lossless

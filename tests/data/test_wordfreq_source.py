@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
 from genloop.data.wordfreq_source import WordfreqSource
-from genloop.errors import ConfigError
 
 
 def test_top_words_form_a_sorted_normalised_categorical_truth():

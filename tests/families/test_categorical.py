@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import chisquare
 from sklearn.exceptions import NotFittedError
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 from genloop.families.categorical import Categorical, InvalidStatesError
 
 # --- tier 1: hand-made inputs, exact outputs ---------------------------------------

@@ -7,9 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from genloop.errors import ConfigError  # noqa: E402
+from genloop.core.errors import ConfigError  # noqa: E402
+from genloop.data.tokenize import as_token_blocks  # noqa: E402
 from genloop.families.causal_lm import CausalLM  # noqa: E402
-from genloop.families.tokenize import as_token_blocks  # noqa: E402
 from genloop.families.torch_utils import filter_logits, gpt_class, penalize_repeats  # noqa: E402
 
 

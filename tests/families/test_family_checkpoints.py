@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load, save
 
-from genloop.errors import DataError
+from genloop.core.errors import DataError
 from genloop.families.categorical import Categorical
 from genloop.families.gaussian import Gaussian
 from genloop.families.gmm import GaussianMixture

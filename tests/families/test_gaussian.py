@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 from genloop.families.gaussian import DegenerateDataError, Gaussian
 
 # mean (1.5, 1.0); scatter [[5, 2], [2, 2]]

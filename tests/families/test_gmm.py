@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import chisquare
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 from genloop.families.gaussian import DegenerateDataError
 from genloop.families.gmm import GaussianMixture
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KernelDensity as SklearnKernelDensity
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 from genloop.families.kde import KernelDensity
 
 DATA = np.random.default_rng(0).standard_normal((300, 2)) * [1.0, 2.0] + [5.0, -1.0]

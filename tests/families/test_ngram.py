@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
+from genloop.data.tokenize import as_token_blocks
 from genloop.families.ngram import NGram
-from genloop.families.tokenize import as_token_blocks
 
 
 def test_bigram_probabilities_by_hand():

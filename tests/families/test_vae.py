@@ -9,7 +9,7 @@ pytest.importorskip("torch")
 
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
-from genloop.errors import ConfigError  # noqa: E402
+from genloop.core.errors import ConfigError  # noqa: E402
 from genloop.families.vae import VAE  # noqa: E402
 
 

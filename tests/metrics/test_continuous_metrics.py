@@ -10,7 +10,8 @@ import pytest
 from scipy.special import ndtr
 from scipy.stats import multivariate_normal
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
+from genloop.core.registry import METRICS, resolve
 from genloop.metrics.base import Metric
 from genloop.metrics.continuous import (
     ComponentStd,
@@ -26,7 +27,6 @@ from genloop.metrics.continuous import (
     empirical_w2,
 )
 from genloop.metrics.gaussian_math import mixture_l2
-from genloop.registry import METRICS, resolve
 
 
 class GaussianModel:

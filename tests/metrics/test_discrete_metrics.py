@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 from genloop.metrics.discrete import (
     Absorbed,
     Entropy,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genloop.collapse.fast.drivers import full_covariances
 from genloop.data.synthetic import GaussianSource, MixtureSource, ZipfSource
-from genloop.engine.fast_drivers import full_covariances
 from genloop.families.categorical import Categorical
 from genloop.families.gaussian import Gaussian
 from genloop.families.gmm import GaussianMixture

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from genloop.families.tokenize import ByteTokenizer, as_token_blocks
+from genloop.data.tokenize import ByteTokenizer, as_token_blocks
 from genloop.metrics.base import MetricContext
 from genloop.metrics.text import (
     HeldoutPerplexity,

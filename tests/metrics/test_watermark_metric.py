@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
+from genloop.core.registry import resolve
 from genloop.curation import watermark as wm
-from genloop.errors import ConfigError
+from genloop.data.tokenize import as_token_blocks
 from genloop.families.ngram import NGram
-from genloop.families.tokenize import as_token_blocks
 from genloop.metrics.base import MetricContext
 from genloop.metrics.watermark import WatermarkPower
-from genloop.registry import resolve
 
 KEY = wm.DEFAULT_KEY
 

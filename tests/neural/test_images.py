@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genloop.core.errors import ConfigError
 from genloop.data.digits import DigitsSource, real_digits
-from genloop.errors import ConfigError
 from genloop.metrics.base import MetricContext
 from genloop.metrics.images import (
     DigitClasses,

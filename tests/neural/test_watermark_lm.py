@@ -13,11 +13,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from genloop.core.errors import ConfigError  # noqa: E402
 from genloop.curation import watermark as wm  # noqa: E402
 from genloop.data.text import ShakespeareSource, cache_dir  # noqa: E402
-from genloop.errors import ConfigError  # noqa: E402
+from genloop.data.tokenize import as_token_blocks  # noqa: E402
 from genloop.families.causal_lm import CausalLM  # noqa: E402
-from genloop.families.tokenize import as_token_blocks  # noqa: E402
 
 KEY = wm.DEFAULT_KEY
 # The nature-lm recipe's base: pretrained once for 400 steps on six other plays.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from genloop.config import resolve
-from genloop.errors import DataError
-from genloop.runner import run_unit
-from genloop.store.run_dir import RunDir, atomic_write_text
+from genloop.core.config import resolve
+from genloop.core.errors import DataError
+from genloop.core.run_dir import RunDir, atomic_write_text
+from genloop.core.runner import run_unit
 from genloop.sweep import Sweep, run_sweep
 
 RECIPE = {

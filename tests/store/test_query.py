@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import genloop
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 from genloop.store.query import connect, find_runs, query
 from genloop.sweep import run_sweep
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 from genloop.store.summary import (
     bootstrap_median_ci,
     bootstrap_median_difference,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from genloop.store.run_dir import rows_frame
+from genloop.core.run_dir import rows_frame
 from genloop.store.tidy import values_at, wide
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genloop.config import resolve
-from genloop.errors import ConfigError
+from genloop.core.config import resolve
+from genloop.core.errors import ConfigError
 from genloop.sweep.grid import column_names, expand, parse_grid, point_id
 
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import genloop
-from genloop.curation.ledger import verify
+from genloop.provenance.ledger import verify
 from genloop.sweep import run_sweep
 
 RECIPE = {

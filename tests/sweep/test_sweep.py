@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import genloop
-from genloop.errors import ConfigError, DataError, GenloopError
+from genloop.core.errors import ConfigError, DataError, GenloopError
 from genloop.sweep import Sweep, run_sweep
 from genloop.sweep import executors as executors_module
 

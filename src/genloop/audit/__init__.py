@@ -26,7 +26,7 @@ import pandas as pd
 
 from genloop.audit.inputs import AuditData, check_compatible, load_input
 from genloop.audit.splits import Finding, make_splits, subsample
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 
 __all__ = ["audit", "AuditResult", "AuditData", "Finding"]
 

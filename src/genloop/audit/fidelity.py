@@ -31,7 +31,7 @@ from collections import Counter
 import numpy as np
 
 from genloop.audit.splits import Finding, Split, status_of, summarise
-from genloop.families.tokenize import words
+from genloop.data.tokenize import words
 from genloop.metrics.text import distinct_n, repetition_rate, self_bleu
 
 MEASURES = ("precision", "recall", "density", "coverage")

@@ -12,8 +12,8 @@ Each input is one of
   ``text`` column), a numpy array (2-D numbers: vectors; 1-D: categorical values) or a
   list of strings (text records).
 
-Every problem is a one-line :class:`~genloop.errors.DataError` or
-:class:`~genloop.errors.ConfigError` that names the input.
+Every problem is a one-line :class:`~genloop.core.errors.DataError` or
+:class:`~genloop.core.errors.ConfigError` that names the input.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.data.files import FORMATS_BY_EXTENSION, FileSource, _preview
-from genloop.errors import ConfigError, DataError
 
 KINDS = ("vectors", "categorical", "text")
 TEXT_EXTENSIONS = (".txt", ".jsonl")
@@ -154,7 +154,7 @@ def _load_path(spec, kind, label_column, role, generation, variant, seed) -> Aud
 
 
 def _load_pool(run_dir, generation, variant, seed, kind, label_column, name) -> AuditData:
-    from genloop.curation.ledger import load_pool
+    from genloop.provenance.ledger import load_pool
 
     frame = load_pool(run_dir, generation, variant=variant, seed=seed)
     return _from_table(frame, name, kind, label_column, "pool")

@@ -1,6 +1,6 @@
 """Memorisation: synthetic rows that copy (or nearly copy) real rows.
 
-* exact copies — content hashes (:mod:`genloop.curation.hashing`) of synthetic rows found
+* exact copies — content hashes (:mod:`genloop.provenance.hashing`) of synthetic rows found
   among the reference real rows; the baseline is the rate at which other real rows repeat
   reference rows (real data has its own duplicates);
 * near copies (text) — MinHash-LSH pairs with estimated Jaccard ≥ 0.8 over word 3-shingles
@@ -29,8 +29,8 @@ NEAR_DUPLICATE_THRESHOLD = 0.8
 
 def copied_share(query: np.ndarray, reference: np.ndarray) -> float:
     """Share of ``query`` rows whose content hash occurs among ``reference`` rows."""
-    from genloop.curation.hashing import content_hashes
     from genloop.curation.near_duplicates import exact_matches
+    from genloop.provenance.hashing import content_hashes
 
     if not len(query):
         return 0.0

@@ -1,7 +1,7 @@
 """Projection: what several rounds of training on data like this would do to the tails.
 
 A cheap proxy family (categorical / Gaussian mixture / word trigram) is fitted to a mix
-of real and synthetic rows, and genloop's collapse loop (:func:`genloop.engine.loop.run_seed`,
+of real and synthetic rows, and genloop's collapse loop (:func:`genloop.collapse.loop.run_seed`,
 the same loop ``genloop run`` uses) refits it generation after generation under the user's
 mixing policy (``keep_fraction=0.2``: each pool keeps 20 % of the starting mix). Each
 generation's model samples are measured against the *real* data:
@@ -27,7 +27,7 @@ import pandas as pd
 from genloop.audit.inputs import AuditData
 from genloop.audit.splits import Finding, subsample
 from genloop.audit.tails import column_tail_mass, item_counts
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 from genloop.metrics.text import rare_words
 
 # The proxy family per kind, and its parameters.
@@ -71,8 +71,8 @@ def check_projection(mix, generations, synthetic_share) -> None:
     """Validate the projection's settings (one-line ConfigError naming the bad one)."""
     from pydantic import ValidationError
 
-    from genloop.config import format_validation_error
-    from genloop.engine.mixing import MixingConfig
+    from genloop.collapse.policy import MixingConfig
+    from genloop.core.config import format_validation_error
 
     try:
         MixingConfig(**parse_mix(mix))
@@ -232,9 +232,9 @@ def _write_source(start: AuditData, folder: Path):
 
 def _run(config: dict, folder: Path, decode) -> dict[int, dict[int, np.ndarray]]:
     """Each seed's model samples per generation, through the collapse loop's curation hook."""
-    from genloop.benches.base import SeedContext
-    from genloop.config import resolve
-    from genloop.engine.loop import run_seed
+    from genloop.collapse.loop import run_seed
+    from genloop.core.bench import SeedContext
+    from genloop.core.config import resolve
 
     recipe = resolve(config)
     samples: dict[int, dict[int, np.ndarray]] = {}

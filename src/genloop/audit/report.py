@@ -169,7 +169,7 @@ def audit_html(result) -> str:
 
 def write_audit_report(result, path: str | Path) -> Path:
     """Write :func:`audit_html` to ``path`` (atomically); returns the path."""
-    from genloop.store.run_dir import atomic_write_text
+    from genloop.core.run_dir import atomic_write_text
 
     path = Path(path)
     if path.parent and not path.parent.exists():

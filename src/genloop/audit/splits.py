@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from genloop.audit.inputs import AuditData
-from genloop.errors import DataError
+from genloop.core.errors import DataError
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 * categorical: rare categories (count at most the ``quantile`` of the category counts);
 * text: rare words and rare word pairs (the same rule on word and bigram counts; words as
-  :func:`genloop.families.tokenize.words` splits them);
+  :func:`genloop.data.tokenize.words` splits them);
 * vectors: the mass beyond the real 1 % and 99 % quantiles of each column;
 * labelled rows (categorical values, or vectors with a label column): the rarest real
   classes and how often each appears in the synthetic data.
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from genloop.audit.splits import Finding, Split, status_of, summarise
-from genloop.families.tokenize import words
+from genloop.data.tokenize import words
 from genloop.metrics.empirical import empirical_tail_mass
 from genloop.metrics.text import lost_share, rare_words
 

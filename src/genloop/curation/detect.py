@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 
 KINDS = ("vectors", "categorical", "text")
 CLASSIFIERS = ("auto", "logistic", "quadratic", "mlp")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.detect import SyntheticDetector, balanced, stack_labelled
-from genloop.errors import ConfigError, DataError
 
 # Bootstrap resamples of the out-of-fold scores for the AUC interval.
 N_BOOTSTRAP = 400

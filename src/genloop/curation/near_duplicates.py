@@ -1,6 +1,6 @@
 """Exact and near-duplicate matching between rows, shared by ``dedup`` and the audit.
 
-Exact matches compare content hashes (:mod:`genloop.curation.hashing`). Near duplicates
+Exact matches compare content hashes (:mod:`genloop.provenance.hashing`). Near duplicates
 of text compare sets of word shingles (``n`` consecutive lower-cased words) by their
 Jaccard similarity, estimated with MinHash and looked up with locality-sensitive hashing
 (datasketch), so a query costs about the same whatever the size of the reference set.
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 
 
 def exact_matches(query_hashes, reference_hashes) -> np.ndarray:

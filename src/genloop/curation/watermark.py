@@ -37,7 +37,7 @@ import numbers
 
 import numpy as np
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 
 DEFAULT_KEY = 15485863  # the paper's hash key (the millionth prime)
 DEFAULT_THRESHOLD = 4.0

@@ -12,8 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.data.files import FiniteSource
-from genloop.errors import ConfigError
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ scikit-learn's bundled datasets in :mod:`genloop.data.sklearn_source`): it draws
 without replacement, so the original and held-out data never share a row, and refuses
 to invent rows it does not hold. :class:`FileSource` reads local CSV, NPY and Parquet
 files. Files are untrusted: ``.npy`` is loaded with ``allow_pickle=False`` and every
-problem with a file is a one-line :class:`~genloop.errors.DataError` naming the path.
+problem with a file is a one-line :class:`~genloop.core.errors.DataError` naming the path.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.data.base import Source
 from genloop.data.synthetic import check_draw_count
-from genloop.errors import ConfigError, DataError
 
 #: file extension → format name
 FORMATS_BY_EXTENSION = {".csv": "csv", ".npy": "npy", ".parquet": "parquet", ".pq": "parquet"}

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.data.base import Source
 from genloop.data.synthetic import check_draw_count
-from genloop.errors import ConfigError
 
 ATTACKS = ("auto", "triggers", "shift")
 
@@ -73,7 +73,7 @@ class PoisonSource(Source):
         spread=0.1,
         target_label=0,
     ):
-        from genloop.engine.spec import ComponentSpec, build_source
+        from genloop.core.registry import ComponentSpec, build_source
 
         if isinstance(base, Source):  # the Python API may pass a built source
             self.base = base

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.data.files import FiniteSource, select_columns
-from genloop.errors import ConfigError
 
 #: recipe name → scikit-learn loader; all read files inside the installed package
 BUNDLED_DATASETS = {

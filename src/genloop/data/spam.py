@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.data.synthetic import check_draw_count
 from genloop.data.text import ShakespeareSource, cut_blocks
-from genloop.errors import ConfigError
-from genloop.families.tokenize import as_token_blocks, make_tokenizer
+from genloop.data.tokenize import as_token_blocks, make_tokenizer
 
 HAM, SPAM = 0, 1
 LABEL_NAMES = ("ham", "spam")

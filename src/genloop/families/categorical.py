@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.errors import DataError
+from genloop.core.errors import DataError
+from genloop.core.rng import as_generator
 from genloop.families.base import DensityFamily
 from genloop.families.gaussian import check_n_samples, check_number, require_arrays
-from genloop.rng import as_generator
 
 
 class InvalidStatesError(DataError, ValueError):

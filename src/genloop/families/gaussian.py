@@ -17,9 +17,9 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
+from genloop.core.rng import as_generator
 from genloop.families.base import DensityFamily
-from genloop.rng import as_generator
 
 _LOG_2PI = np.log(2.0 * np.pi)
 

@@ -16,7 +16,8 @@ import numpy as np
 from sklearn.mixture import GaussianMixture as _SklearnGaussianMixture
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
+from genloop.core.rng import as_generator
 from genloop.families.base import DensityFamily
 from genloop.families.gaussian import (
     DegenerateDataError,
@@ -27,7 +28,6 @@ from genloop.families.gaussian import (
     stored_choice,
     text_to_array,
 )
-from genloop.rng import as_generator
 
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")

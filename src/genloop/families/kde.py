@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.neighbors import KernelDensity as _SklearnKernelDensity
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
+from genloop.core.rng import as_generator
 from genloop.families.base import DensityFamily
 from genloop.families.gaussian import (
     check_choice,
@@ -24,7 +25,6 @@ from genloop.families.gaussian import (
     stored_choice,
     text_to_array,
 )
-from genloop.rng import as_generator
 
 # Kernels we can sample from exactly; sklearn scores more, but a loop needs both verbs.
 _KERNELS = ("gaussian", "tophat")

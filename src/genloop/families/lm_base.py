@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 from genloop.families.lm_generate import check_family_watermark
 from genloop.families.torch_utils import gpt_class, resolve_device
 
@@ -154,7 +154,7 @@ class BaseModelMixin:
     def _pretrain(self, net, torch) -> None:
         """``pretrain_steps`` AdamW steps on random windows of the byte-encoded corpus."""
         from genloop.data.text import load_documents
-        from genloop.families.tokenize import ByteTokenizer
+        from genloop.data.tokenize import ByteTokenizer
 
         texts = load_documents(self.pretrain_corpus).values()
         stream = np.concatenate([ByteTokenizer().encode(t) for t in texts])

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from genloop.core.errors import ConfigError
+from genloop.core.rng import as_generator
 from genloop.curation.watermark import (
     bias_logits_torch,
     check_watermark,
@@ -29,7 +31,6 @@ from genloop.curation.watermark import (
     is_green,
     logits_processor,
 )
-from genloop.errors import ConfigError
 from genloop.families.torch_utils import (
     filter_logits,
     import_torch,
@@ -37,7 +38,6 @@ from genloop.families.torch_utils import (
     set_threads,
     torch_generator,
 )
-from genloop.rng import as_generator
 
 REJECTION_ROUNDS = 16  # then the explicit distribution (P(still open) ≤ (1 − e^−δ)^16)
 DENSE_CELLS = 2**22  # rows × vocabulary held at once by the explicit distribution

@@ -29,12 +29,12 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from genloop.core.errors import ConfigError, DataError
+from genloop.core.rng import as_generator
 from genloop.curation.watermark import DEFAULT_KEY
-from genloop.errors import ConfigError, DataError
+from genloop.data.tokenize import as_token_blocks
 from genloop.families.base import DensityFamily
 from genloop.families.lm_generate import WatermarkedNGramMixin, check_family_watermark
-from genloop.families.tokenize import as_token_blocks
-from genloop.rng import as_generator
 
 
 def check_blocks(X, owner: str, vocab_size: int | None = None) -> list[np.ndarray]:

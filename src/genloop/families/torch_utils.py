@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -54,7 +54,7 @@ def torch_generator(rng: np.random.Generator, device):
 
 def seed_int(random_state) -> int:
     """An int seed from None / int / numpy Generator (for shuffles and initialisation)."""
-    from genloop.rng import as_generator
+    from genloop.core.rng import as_generator
 
     return int(as_generator(random_state).integers(2**31 - 1))
 

@@ -27,7 +27,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
+from genloop.core.rng import as_generator
 from genloop.families.base import DensityFamily
 from genloop.families.torch_utils import (
     import_torch,
@@ -36,7 +37,6 @@ from genloop.families.torch_utils import (
     set_threads,
     torch_generator,
 )
-from genloop.rng import as_generator
 
 
 def _networks(torch, n_features: int, hidden: int, latent_dim: int):

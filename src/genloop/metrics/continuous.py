@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 from genloop.metrics.base import BatchMetricContext, Metric, MetricContext
 from genloop.metrics.continuous_batch import (
     batch_moments,
@@ -119,7 +119,7 @@ class LogVariance(_MomentMetric):
 
     For recursive MLE refitting on ``n`` samples, theory says
     ``E[log_variance_change] = t * (psi((n-1)/2) + ln(2/n))``
-    (:func:`genloop.theory.gaussian_log_variance_drift`).
+    (:func:`genloop.collapse.theory.gaussian_log_variance_drift`).
     """
 
     name = "log_variance"

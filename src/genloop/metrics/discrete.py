@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import entr, rel_entr
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 from genloop.metrics.base import BatchMetricContext, Metric, MetricContext
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 
 
 def empirical_w2(x, y) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from genloop.errors import DataError
+from genloop.core.errors import DataError
 
 _LOG_2PI = np.log(2 * np.pi)
 # Upper bound on the elements of one block of pairwise (k1, k2, d, d) matrices, so that

@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import linalg
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 from genloop.metrics.base import Metric, MetricContext
 
 N_CLASSES = 10

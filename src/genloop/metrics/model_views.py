@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genloop.errors import DataError
+from genloop.core.errors import DataError
 from genloop.metrics.gaussian_math import mixture_moments
 
 Mixture = tuple[np.ndarray, np.ndarray, np.ndarray]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genloop.errors import ConfigError
-from genloop.families.tokenize import words
+from genloop.core.errors import ConfigError
+from genloop.data.tokenize import words
 from genloop.metrics.base import Metric, MetricContext
 
 # ---------------------------------------------------------------------------

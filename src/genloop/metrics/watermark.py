@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.curation.watermark import (
     DEFAULT_KEY,
     DEFAULT_THRESHOLD,
@@ -19,7 +20,6 @@ from genloop.curation.watermark import (
     green_counts,
     z_from_counts,
 )
-from genloop.errors import ConfigError
 from genloop.metrics.base import Metric, MetricContext
 
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genloop.errors import GenloopError
+from genloop.core.errors import GenloopError
 
 FLAGS = [
     "--headless",
@@ -229,7 +229,7 @@ def check_page(
                     session=session,
                     timeout=60,
                 )
-                from genloop.store.run_dir import atomic_write_bytes
+                from genloop.core.run_dir import atomic_write_bytes
 
                 atomic_write_bytes(Path(screenshot), base64.b64decode(shot["data"]))
         finally:

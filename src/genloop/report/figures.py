@@ -35,7 +35,7 @@ def png_bytes(fig) -> bytes:
 
 def comparison_metrics(metrics: pd.DataFrame, limit: int = 8) -> list[str]:
     """The metrics worth a comparison figure, in the bench's preferred order."""
-    from genloop.benches.collapse_figures import PREFERRED
+    from genloop.collapse.figures import PREFERRED
 
     present = set(metrics["metric"])
     names = [m for m in PREFERRED if m in present]

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import genloop
-from genloop.errors import DataError
+from genloop.core.errors import DataError
+from genloop.core.version import __version__
 from genloop.report import figures
 from genloop.store.summary import summarize
 
@@ -95,7 +95,7 @@ def summary_table(summary: pd.DataFrame, group: list[str], theory=None) -> str:
 
 def _bench_figures(run_path: Path, recipe, metrics: pd.DataFrame) -> list[tuple[str, bytes]]:
     """The bench's own figures of one run directory, as (file name, PNG bytes)."""
-    from genloop.registry import resolve
+    from genloop.core.registry import resolve
 
     bench = resolve("bench", recipe.bench)
     if bench.plot is None or metrics.empty:
@@ -149,7 +149,7 @@ def _page(title: str, sections: list[tuple[str, str]]) -> str:
         f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{esc(title)}</h1><p class='muted'>genloop {esc(genloop.__version__)}, "
+        f"<h1>{esc(title)}</h1><p class='muted'>genloop {esc(__version__)}, "
         f"report written {esc(stamp)}</p>{body}</body></html>"
     )
 
@@ -161,7 +161,7 @@ def _theory_of(recipes: dict):
         recipe = recipes.get(point)
         if recipe is None or recipe.bench != "collapse" or variant not in recipe.variants:
             return None
-        from genloop.benches.collapse import theory_curve
+        from genloop.collapse.bench import theory_curve
 
         curve = theory_curve(recipe.variants[variant], metric, np.asarray(generations))
         return None if curve is None else np.broadcast_to(curve, np.shape(generations))
@@ -171,8 +171,8 @@ def _theory_of(recipes: dict):
 
 def run_report(run_path: Path) -> str:
     """The HTML of one run directory."""
-    from genloop.config import resolve
-    from genloop.store.run_dir import RunDir
+    from genloop.core.config import resolve
+    from genloop.core.run_dir import RunDir
 
     run_dir = RunDir(run_path)
     raw = run_dir.read_config()
@@ -247,7 +247,7 @@ def _first(curve):
 def _checks(recipe, metrics) -> list[str]:
     if recipe.bench != "collapse" or metrics.empty:
         return []
-    from genloop.benches.collapse import theory_checks
+    from genloop.collapse.bench import theory_checks
 
     lines = []
     for variant, config in recipe.variants.items():
@@ -260,13 +260,13 @@ def _checks(recipe, metrics) -> list[str]:
 
 def sweep_report(sweep_path: Path) -> str:
     """The HTML of one sweep directory: the grid, policy comparisons, per-point figures."""
-    from genloop.config import resolve
+    from genloop.core.config import resolve
     from genloop.sweep import Sweep
 
     sweep = Sweep(sweep_path)
     metrics = sweep.metrics
     summary = sweep.summary(generations=None)
-    from genloop.store.run_dir import read_parquet
+    from genloop.core.run_dir import read_parquet
 
     full = read_parquet(sweep.path / "summary.parquet")
     recipes = {
@@ -363,7 +363,7 @@ def write_report(path: str | Path, out: str | Path | None = None) -> Path:
     out : path, optional
         The HTML file (default ``<path>/report.html``).
     """
-    from genloop.store.run_dir import atomic_write_text
+    from genloop.core.run_dir import atomic_write_text
     from genloop.sweep import is_sweep
 
     path = Path(path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 
 MAX_PARAMS = 400  # the client sends them in batches of 100
 BATCH = 900  # metrics per log_batch call (MLflow's limit is 1000)
@@ -75,8 +75,8 @@ def log_to_mlflow(path: str | Path, uri: str | None = None, experiment: str | No
     experiment : str, optional
         Experiment name (default: the recipe name).
     """
+    from genloop.core.run_dir import RunDir
     from genloop.report.html import write_report
-    from genloop.store.run_dir import RunDir
     from genloop.sweep import Sweep, is_sweep
 
     mlflow = _mlflow(uri)

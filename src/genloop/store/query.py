@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from genloop.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError, DataError
 
 
 def find_runs(root: str | Path) -> list[tuple[str, Path]]:
@@ -66,9 +66,9 @@ def flatten_config(mapping: dict, prefix: str = "", sep: str = "_") -> dict:
 
 def _variant_configs(run_dir: Path) -> dict[str, dict]:
     """Each variant's config: validated (with defaults) when possible, else as saved."""
-    from genloop.config import COMMON_KEYS, apply_overrides, resolve
-    from genloop.errors import GenloopError
-    from genloop.store.run_dir import RunDir
+    from genloop.core.config import COMMON_KEYS, apply_overrides, resolve
+    from genloop.core.errors import GenloopError
+    from genloop.core.run_dir import RunDir
 
     raw = RunDir(run_dir).read_config()
     try:
@@ -81,7 +81,7 @@ def _variant_configs(run_dir: Path) -> dict[str, dict]:
 
 
 def _tables(root: Path):
-    from genloop.store.run_dir import RunDir
+    from genloop.core.run_dir import RunDir
 
     metric_files, summary_files, ledger_files = [], [], []
     config_rows, run_rows = [], []
@@ -217,7 +217,7 @@ def connect(root: str | Path = "runs"):
 def query(sql: str, root: str | Path = "runs") -> pd.DataFrame:
     """Run ``sql`` over the views of :func:`connect` and return a DataFrame.
 
-    A SQL error becomes a one-line :class:`~genloop.errors.ConfigError` that lists the
+    A SQL error becomes a one-line :class:`~genloop.core.errors.ConfigError` that lists the
     views.
     """
     import duckdb

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 
 N_BOOT = 2000
 CONFIDENCE = 0.95
@@ -185,7 +185,7 @@ def summarize(
 
 def write_summary(metrics: pd.DataFrame, path: Path, keys: list[str] | None = None) -> pd.DataFrame:
     """Summarize ``metrics`` and write it atomically as ``summary.parquet`` at ``path``."""
-    from genloop.store.run_dir import atomic_write_parquet
+    from genloop.core.run_dir import atomic_write_parquet
 
     table = summarize(metrics, keys)
     atomic_write_parquet(Path(path), table)

@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from genloop.config import resolve
-from genloop.errors import DataError, GenloopError
-from genloop.store.run_dir import RunDir, atomic_write_parquet
+from genloop.core.config import resolve
+from genloop.core.errors import DataError, GenloopError
+from genloop.core.run_dir import RunDir, atomic_write_parquet
 from genloop.store.summary import write_summary
 from genloop.store.tidy import default_generations
 
@@ -78,7 +78,7 @@ class Sweep:
         """Every point's metrics: ``point, <grid columns>, variant, seed, generation, ...``."""
         path = self.path / "metrics.parquet"
         if path.is_file():
-            from genloop.store.run_dir import read_parquet
+            from genloop.core.run_dir import read_parquet
 
             return read_parquet(path)
         return self.aggregate()
@@ -123,7 +123,7 @@ class Sweep:
         self, generations: list[int] | None = None, metrics: list[str] | None = None
     ) -> pd.DataFrame:
         """Rows of ``summary.parquet`` (default: first, middle and last generation), with theory."""
-        from genloop.store.run_dir import read_parquet
+        from genloop.core.run_dir import read_parquet
 
         path = self.path / "summary.parquet"
         table = read_parquet(path) if path.is_file() else None
@@ -152,7 +152,7 @@ class Sweep:
             recipe = recipes[row.point]
             value = float("nan")
             if recipe is not None and recipe.bench == "collapse" and row.variant in recipe.variants:
-                from genloop.benches.collapse import theory_value
+                from genloop.collapse.bench import theory_value
 
                 value = theory_value(recipe.variants[row.variant], row.metric, row.generation)
             out.append(value)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from genloop.errors import ConfigError, GenloopError
+from genloop.core.errors import ConfigError, GenloopError
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,16 @@ class UnitTask:
 @lru_cache(maxsize=64)
 def _recipe(run_dir: str):
     # A worker runs many units of the same point: validate its config once.
-    from genloop.config import resolve
-    from genloop.store.run_dir import RunDir
+    from genloop.core.config import resolve
+    from genloop.core.run_dir import RunDir
 
     return resolve(RunDir(run_dir).read_config())
 
 
 def run_unit_task(task: UnitTask) -> dict:
     """Run one unit (in whatever process calls it); returns ``{unit, engine, seconds}``."""
-    from genloop.runner import run_unit
-    from genloop.store.run_dir import RunDir
+    from genloop.core.run_dir import RunDir
+    from genloop.core.runner import run_unit
 
     started = time.perf_counter()
     engine = run_unit(

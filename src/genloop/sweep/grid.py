@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from genloop.config import COMMON_KEYS, grid_points, parse_override
-from genloop.errors import ConfigError
+from genloop.core.config import COMMON_KEYS, grid_points, parse_override
+from genloop.core.errors import ConfigError
 
 # Columns the long-format metrics already have; a grid column must not shadow them.
 RESERVED = {"run", "point", "variant", "seed", "generation", "metric", "value"}

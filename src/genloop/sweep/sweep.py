@@ -12,11 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import genloop
-from genloop.config import load_raw, resolve
-from genloop.errors import ConfigError, DataError, GenloopError
-from genloop.runner import default_root, plan_units, progress_bar
-from genloop.store.run_dir import RunDir, atomic_write_text
+from genloop.core.config import load_raw, resolve
+from genloop.core.errors import ConfigError, DataError, GenloopError
+from genloop.core.run_dir import RunDir, atomic_write_text
+from genloop.core.runner import default_root, plan_units, progress_bar
+from genloop.core.version import __version__
 from genloop.sweep.directory import SPEC_FILE, Sweep, is_sweep
 from genloop.sweep.executors import UnitTask, make_executor
 from genloop.sweep.grid import column_names, expand, parse_grid, point_id
@@ -57,7 +57,7 @@ def _plan_points(recipe, grid_items, seeds, overrides, quick, variants):
             raise type(exc)(f"grid point {pid}: {exc}") from None
     first = next(iter(points.values()))[1]
     spec = {
-        "genloop_version": genloop.__version__,
+        "genloop_version": __version__,
         "recipe": first.name,
         "bench": first.bench,
         "grid": grid,
@@ -149,7 +149,7 @@ def run_sweep(
     Sweep
     """
     if isinstance(overrides, list):
-        from genloop.config import parse_override
+        from genloop.core.config import parse_override
 
         overrides = dict(map(parse_override, overrides))
     # Check the backend before anything is written.
@@ -184,7 +184,7 @@ def _execute(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
     for pid, recipe in recipes.items():
         run_dir = sweep.point_dir(pid)
         meta = run_dir.read_meta() or {
-            "genloop_version": genloop.__version__,
+            "genloop_version": __version__,
             "recipe": recipe.name,
             "bench": recipe.bench,
             "variants": list(recipe.variants),

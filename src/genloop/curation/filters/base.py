@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from genloop.errors import ConfigError
+from genloop.core.errors import ConfigError
 
 KEPT = ""  # the reason recorded for a row a filter keeps
 NOT_SEEN = "-"  # the verdict of a filter for a row an earlier filter already dropped
@@ -226,10 +226,9 @@ class Pipeline:
 
 def build_filter(spec) -> Filter:
     """The filter named by a recipe spec (``{name: dedup, ...}``), bound to its signature."""
-    from genloop.engine.spec import _bind
-    from genloop.registry import resolve
+    from genloop.core.registry import build
 
-    return _bind("filter", spec, resolve("filter", spec.name))
+    return build("filter", spec)
 
 
 def build_pipeline(specs) -> Pipeline:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.filters.base import KEPT, Batch, CurationContext, Filter
-from genloop.curation.hashing import content_hashes
-from genloop.errors import ConfigError, DataError
+from genloop.provenance.hashing import content_hashes
 
 
 def _documents(batch_texts, X) -> list:

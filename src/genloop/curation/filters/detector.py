@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.curation.detect import CLASSIFIERS, SyntheticDetector, as_texts
 from genloop.curation.filters.base import KEPT, Batch, CurationContext, Filter
-from genloop.errors import ConfigError
 
 MODES = ("drop", "resample")
 REFITS = ("once", "every_generation")

@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.curation.filters.base import KEPT, Batch, Filter
-from genloop.errors import ConfigError
 
 REAL = -1  # the origin of real rows (Batch.origin)
 

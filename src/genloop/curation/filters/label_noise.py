@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.detect import as_matrix, make_classifier, make_features
 from genloop.curation.filters.base import KEPT, Batch, CurationContext, Filter
-from genloop.errors import ConfigError, DataError
 
 # cleanlab.filter.find_label_issues(filter_by=...)
 METHODS = (

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from genloop.core.errors import ConfigError
 from genloop.curation.filters.base import KEPT, Batch, CurationContext, Filter
-from genloop.errors import ConfigError
 
 _KEEP = ("high", "typical")
 _REFERENCE = ("initial", "batch")

@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.filters.base import KEPT, Batch, Filter
-from genloop.errors import ConfigError, DataError
 
 Check = Callable[..., object]
 

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from genloop.core.errors import ConfigError, DataError
 from genloop.curation.filters.base import KEPT, Batch, CurationContext, Filter
 from genloop.curation.watermark import (
     DEFAULT_KEY,
@@ -19,7 +20,6 @@ from genloop.curation.watermark import (
     green_counts,
     z_from_counts,
 )
-from genloop.errors import ConfigError, DataError
 
 
 class WatermarkFilter(Filter):

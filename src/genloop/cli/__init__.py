@@ -1,0 +1,193 @@
+"""The command line: a thin typer layer over :mod:`genloop.api`.
+
+Every user mistake surfaces as one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from genloop.core.errors import GenloopError
+
+app = typer.Typer(
+    help="genloop: multi-generation training loops (model collapse, curation, dynamics).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Summary tables are wide; never squeeze them below 120 columns (CI has no terminal).
+console = Console(width=max(Console().width, 120))
+err_console = Console(stderr=True)
+
+
+def friendly(func):
+    """Print a GenloopError as one line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except GenloopError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted: finished generations are kept; rerun with --resume")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    value = value + 0.0  # no "-0"
+    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
+        return f"{value:.3e}"
+    return f"{value:.4g}"
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise GenloopError(f"--generations takes comma-separated integers, got {text!r}") from None
+
+
+def print_summary(run, generations=None, metrics=None) -> None:
+    """The summary table and theory checks of a run, on the console."""
+    table_data = run.summary(generations=generations, metrics=metrics)
+    if not metrics:
+        # Histogram bins (e.g. sample_ppl_hist_07) belong in figures, not in the table.
+        table_data = table_data[~table_data["metric"].astype(str).str.contains("_hist_")]
+    for variant, part in table_data.groupby("variant", sort=False):
+        title = f"{run.path.name}" + ("" if variant == "default" else f" — {variant}")
+        table = Table(title=title, title_justify="left")
+        for col in ("metric", "gen", "median [95% CI]", "10%–90%", "mean ± SE",
+                    "theory (mean)"):
+            table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
+        for r in part.itertuples():
+            # The CI is a bootstrap over seeds of the median (genloop.store.summary).
+            ci = f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.seeds > 1 else ""
+            table.add_row(
+                r.metric, str(r.generation), _fmt(r.median) + ci,
+                f"{_fmt(r.q10)} – {_fmt(r.q90)}",
+                f"{_fmt(r.mean)} ± {_fmt(r.sem)}" if r.seeds > 1 else _fmt(r.mean),
+                _fmt(r.theory),
+            )
+        console.print(table)
+    engines = (run.meta or {}).get("engine") or {}
+    for variant, engine in engines.items():
+        # Which simulator ran (exact / batched fast path, or the sample loop and why).
+        label = "engine" if variant == "default" else f"engine [{variant}]"
+        console.print(f"{label}: {engine}", highlight=False, markup=False)
+    for line in run.checks():
+        console.print(f"• {line}", highlight=False, markup=False)
+
+
+@app.command()
+@friendly
+def run(
+    recipe: str = typer.Argument(None, help="Recipe name (see `genloop recipes`) or YAML path."),
+    seeds: str = typer.Option(None, help="Seeds: inclusive range 0..99, list 0,3,5, or one int."),
+    set_: list[str] = typer.Option(None, "--set", help="Override a config key: key=value."),
+    quick: bool = typer.Option(False, "--quick", help="Run the recipe's small variant."),
+    variant: list[str] = typer.Option(None, "--variant", help="Only this variant (repeatable)."),
+    out: Path = typer.Option(None, help="Run directory (default runs/<recipe>__<seeds>__<time>)."),
+    resume: Path = typer.Option(None, help="Continue an interrupted run directory."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+    mlflow: bool = typer.Option(False, "--mlflow", help="Log to MLflow (./mlruns)."),
+    mlflow_uri: str = typer.Option(None, help="MLflow tracking URI (implies --mlflow)."),
+):
+    """Run a recipe (every seed and variant) into a run directory."""
+    from genloop import api
+
+    if recipe is None and resume is None:
+        raise GenloopError("name a recipe (see `genloop recipes`) or pass --resume RUN_DIR")
+    if resume is not None and (set_ or quick or seeds or variant):
+        raise GenloopError(
+            "--resume continues a run with its saved config; drop --set/--quick/--seeds/--variant"
+        )
+    result = api.run(recipe, seeds=seeds, overrides=set_ or None, quick=quick, out=out,
+                     resume=resume, progress=not quiet, variants=variant or None)
+    if not quiet:
+        print_summary(result)
+        console.print(f"run directory: {result.path}")
+    if mlflow or mlflow_uri:
+        from genloop.report.tracking import log_to_mlflow
+
+        run_id = log_to_mlflow(result.path, mlflow_uri)
+        if not quiet:
+            console.print(f"logged to MLflow run {run_id} ({mlflow_uri or 'mlruns/'})")
+
+
+@app.command()
+@friendly
+def recipes():
+    """List the shipped recipes with their one-line descriptions."""
+    from genloop.core.config import known_recipes, recipe_description
+
+    table = Table(title="recipes (genloop run NAME [--quick])", title_justify="left")
+    table.add_column("name")
+    table.add_column("description")
+    for name, path in known_recipes().items():
+        table.add_row(name, recipe_description(path))
+    console.print(table)
+
+
+@app.command()
+@friendly
+def show(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    generations: str = typer.Option(None, help="Comma-separated generations to show."),
+    metric: list[str] = typer.Option(None, "--metric", help="Only these metrics (repeatable)."),
+):
+    """Summary table: medians with bootstrap CI, 10–90% quantiles, mean ± SE and theory."""
+    from genloop import api
+    from genloop.sweep import Sweep, is_sweep
+
+    if is_sweep(run_dir):
+        from genloop.cli.results import print_sweep_summary
+
+        print_sweep_summary(Sweep(run_dir), _int_list(generations), metric or None)
+        return
+    print_summary(api.load(run_dir), generations=_int_list(generations), metrics=metric or None)
+
+
+@app.command()
+@friendly
+def plot(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    out: Path = typer.Option(None, help="Folder for the PNGs (default <run>/figures)."),
+):
+    """Write the run's figures as PNG files."""
+    from genloop import api
+
+    for path in api.load(run_dir).plot(out):
+        console.print(f"wrote {path}")
+
+
+@app.command()
+@friendly
+def demo(
+    out: Path = typer.Option(None, help="Run directory (default runs/demo__...)."),
+):
+    """Run a one-minute collapse study on built-in data and say what collapsed."""
+    from genloop.demo import run_demo
+
+    run_demo(out=out, console=console)
+
+
+import genloop.cli.audit  # noqa: E402, F401  (registers audit)
+import genloop.cli.provenance  # noqa: E402, F401  (registers ledger, lineage, export)
+import genloop.cli.results  # noqa: E402, F401  (registers sweep, query, compare, report)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

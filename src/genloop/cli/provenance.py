@@ -1,0 +1,167 @@
+"""CLI commands for provenance: ``ledger verify``, ``lineage`` and ``export``.
+
+Registered on the main app by the last lines of :mod:`genloop.cli`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from genloop.cli import app, console, friendly
+from genloop.core.errors import DataError
+
+ledger_app = typer.Typer(help="The provenance ledger of a run (docs/curation.md).",
+                         no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("verify")
+@friendly
+def verify(run_dir: Path = typer.Argument(..., help="A run directory.")):
+    """Check every generation's data and ledger against the hash-chained manifests.
+
+    Exit 0 when intact; exit 1 with one line per problem (unit, generation, file).
+    """
+    from genloop.provenance.ledger import unit_dirs
+    from genloop.provenance.ledger import verify as verify_run
+
+    problems = verify_run(run_dir)
+    for line in problems:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+    units = unit_dirs(run_dir)
+    generations = sum(len(list(p.glob("gen*.manifest.json"))) for p in units.values())
+    if not units:
+        console.print(f"{run_dir}: no ledger to verify (ledger off, or a fast engine ran)",
+                      highlight=False, markup=False)
+        return
+    console.print(f"intact: {len(units)} unit(s), {generations} generation(s)",
+                  highlight=False, markup=False)
+
+
+def _print_related(title: str, related, limit: int) -> None:
+    counts = related.counts()
+    console.print(f"{title} of {related.sample_id}: {len(related.rows)}", highlight=False,
+                  markup=False)
+    for origin, count in counts.items():
+        first = related.rows[related.rows.origin == origin].sample_id.head(limit).tolist()
+        more = f" … (+{count - len(first)})" if count > len(first) else ""
+        console.print(f"  {origin:>8}: {count:>7}  {', '.join(first)}{more}", highlight=False,
+                      markup=False, soft_wrap=True)
+
+
+def _unit_of_sample(run_dir: Path, sample: str, variant: str | None, seed: int | None):
+    """The unit whose ledger holds ``sample`` (real rows are shared by variants)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from genloop.provenance.ledger import unit_dirs
+
+    units = {k: p for k, p in unit_dirs(run_dir).items()
+             if (variant is None or k[0] == variant) and (seed is None or k[1] == seed)}
+    if not units:
+        raise DataError(f"{run_dir} has no ledger for variant {variant} seed {seed}")
+    if len(units) == 1:
+        return next(iter(units))
+    holding = []
+    for key, path in units.items():
+        for file in sorted(path.glob("gen*.ledger.parquet")):
+            ids = pq.read_table(file, columns=["sample_id"]).column("sample_id")
+            if pc.any(pc.equal(ids, sample)).as_py():
+                holding.append(key)
+                break
+    if len(holding) != 1:
+        found = ", ".join(f"{v}/seed {s}" for v, s in holding) or "no unit"
+        raise DataError(f"sample {sample!r} is in {found}; name one with --variant and --seed")
+    return holding[0]
+
+
+@app.command()
+@friendly
+def lineage(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    sample: str = typer.Option(None, "--sample", help="A sample id: show its ancestors and "
+                               "descendants."),
+    origin: str = typer.Option(None, "--origin", help="real or gen:<k>: how much of a pool "
+                               "comes from it (with --generation)."),
+    generation: int = typer.Option(None, "--generation", help="The pool for --origin "
+                                   "(default: the last)."),
+    variant: str = typer.Option(None, help="Variant (needed when the run has several)."),
+    seed: int = typer.Option(None, help="Seed (default: every seed for --origin)."),
+    limit: int = typer.Option(5, help="Sample ids printed per origin."),
+):
+    """Ancestors and descendants of a sample, or the (transitive) origin of a pool."""
+    from genloop.provenance.ledger import unit_dirs
+    from genloop.provenance.lineage import Lineage
+
+    if (sample is None) == (origin is None):
+        raise DataError("give exactly one of --sample ID or --origin real|gen:<k>")
+    if sample is not None:
+        unit_variant, unit_seed = _unit_of_sample(run_dir, sample, variant, seed)
+        found = Lineage.load(run_dir, unit_variant, unit_seed)
+        console.print(f"unit: variant {unit_variant}, seed {unit_seed}", highlight=False,
+                      markup=False)
+        _print_related("ancestors", found.ancestors(sample), limit)
+        _print_related("descendants", found.descendants(sample), limit)
+        return
+    units = [k for k in unit_dirs(run_dir)
+             if (variant is None or k[0] == variant) and (seed is None or k[1] == seed)]
+    if not units:
+        raise DataError(f"{run_dir} has no ledger for variant {variant} seed {seed}")
+    table = Table(title=f"origin {origin}: direct share, transitive weight and synthetic "
+                  "depth of each pool (docs/curation.md)", title_justify="left")
+    for column in ("variant", "seed", "gen", "rows", "direct", "transitive", "depth",
+                   "largest shares"):
+        table.add_column(column, no_wrap=True,
+                         justify="left" if column[0] in "vl" else "right")
+    for unit_variant, unit_seed in units:
+        found = Lineage.load(run_dir, unit_variant, unit_seed)
+        g = found.generations if generation is None else generation
+        report = found.origin_report(g, origin)
+        # accumulate pools hold every origin: name the two largest
+        largest = sorted(report["shares"].items(), key=lambda item: -item[1])
+        shares = ", ".join(f"{o} {s:.0%}" for o, s in largest[:2])
+        shares += f", … (+{len(largest) - 2})" if len(largest) > 2 else ""
+        table.add_row(unit_variant, str(unit_seed), str(g), str(report["rows"]),
+                      f"{report['direct']:.3f}", f"{report['transitive']:.3f}",
+                      f"{report['synthetic_depth']:.2f}", shares)
+    console.print(table)
+
+
+@app.command()
+@friendly
+def export(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    generation: int = typer.Option(..., "--generation", help="The pool to export."),
+    out: Path = typer.Option(..., "-o", "--out", help="FILE.csv, FILE.parquet or FILE.jsonl."),
+    variant: str = typer.Option(None, help="Variant (needed when the run has several)."),
+    seed: int = typer.Option(None, help="Seed (default: the lowest)."),
+):
+    """Write one generation's pool (sample ids, origins and data) as CSV, Parquet or JSONL.
+
+    JSONL of a text pool holds one ``{"sample_id", "origin", "text"}`` object per line.
+    """
+    from genloop.core.run_dir import atomic_write_parquet, atomic_write_text
+    from genloop.provenance.ledger import load_pool
+
+    frame = load_pool(run_dir, generation, variant=variant, seed=seed)
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        atomic_write_parquet(out, frame)
+    elif suffix == ".csv":
+        if "tokens" in frame:
+            frame = frame.assign(tokens=[" ".join(map(str, t)) for t in frame.tokens])
+        atomic_write_text(out, frame.to_csv(index=False))
+    elif suffix == ".jsonl":
+        if "text" in frame:
+            frame = frame[["sample_id", "origin", "text"]]
+        elif "tokens" in frame:
+            frame = frame.assign(tokens=[list(map(int, t)) for t in frame.tokens])
+        atomic_write_text(out, frame.to_json(orient="records", lines=True, force_ascii=False))
+    else:
+        raise DataError(f"--out {out}: use a .csv, .parquet or .jsonl file name")
+    console.print(f"wrote {len(frame)} rows to {out}", highlight=False, markup=False)

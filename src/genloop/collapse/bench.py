@@ -1,0 +1,159 @@
+"""The collapse bench: recursive training on generated data, and the theory beside it.
+
+The loop itself lives in :mod:`genloop.collapse.loop`; this module registers it as a bench
+and knows which closed forms of :mod:`genloop.collapse.theory` apply to which recipe, so that
+``genloop show`` can put the prediction next to the simulation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from genloop.collapse.config import CollapseConfig
+from genloop.core.bench import Bench
+
+
+def theory_curve(config: CollapseConfig, metric: str, generations: np.ndarray):
+    """The expected value of ``metric`` (mean over seeds) where a closed form applies.
+
+    Returns ``None`` when no closed form is known for this family, policy and metric.
+    Gaussian refits under ``replace``: ``log_variance_change`` follows
+    E[log σ²_t − log σ²_0] = t·(ψ((n−1)/2) + ln(2/n)) (MLE; ln(2/(n−1)) unbiased), and
+    ``variance_ratio`` has mean ((n−1)/n)^t (MLE) or 1 (unbiased).
+    """
+    from genloop.collapse import theory
+
+    if config.family.name != "gaussian" or config.mixing.policy != "replace":
+        return None
+    estimator = config.family.params.get("estimator", "mle")
+    if metric == "log_variance_change":
+        return theory.gaussian_log_variance_drift(config.n, generations, estimator)
+    if metric == "variance_ratio":
+        return theory.gaussian_variance_ratio_mean(config.n, generations, estimator)
+    return None
+
+
+def absorbing_states(metrics: pd.DataFrame) -> np.ndarray:
+    """The state each absorbed seed ended in (its last ``absorbed_state`` ≥ 0)."""
+    states = metrics[metrics["metric"] == "absorbed_state"]
+    # Each seed's final state: the last generation it reached (absorbed seeds stop).
+    final = states.sort_values("generation").groupby(["variant", "seed"])["value"].last()
+    return final[final >= 0].astype(int).to_numpy()
+
+
+def theory_value(config, metric: str, generation: int) -> float:
+    """:func:`theory_curve` at one generation, NaN where no closed form applies."""
+    curve = theory_curve(config, metric, np.array([generation]))
+    return float("nan") if curve is None else float(np.ravel(curve)[0])
+
+
+def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
+    """Plain-language comparisons of a finished run with the theory that applies to it."""
+    from scipy import stats
+
+    lines = []
+    last = int(metrics["generation"].max())
+    at_last = metrics[metrics["generation"] == last]
+    change = at_last[at_last["metric"] == "log_variance_change"]["value"].to_numpy()
+    predicted = theory_curve(config, "log_variance_change", np.array([last]))
+    if predicted is not None and len(change) > 1:
+        mean, sem = change.mean(), change.std(ddof=1) / np.sqrt(len(change))
+        z = (mean - predicted[0]) / sem
+        verdict = "agrees" if abs(z) < 3 else "DISAGREES"
+        lines.append(
+            f"log-variance change at generation {last}: mean {mean:+.3f} ± {sem:.3f} (SE, "
+            f"{len(change)} seeds) vs theory {predicted[0]:+.3f} — {verdict} (z = {z:+.2f})"
+        )
+    absorbed = absorbing_states(metrics)
+    if len(absorbed):
+        from genloop.core.registry import build_source
+
+        truth = build_source(config.source).probabilities
+        if truth is not None and len(absorbed) >= 20:
+            from genloop.collapse import theory
+
+            p = theory.discrete_absorption_probabilities(truth)
+            observed = np.bincount(absorbed, minlength=len(p))
+            expected = p * len(absorbed)
+            # Pool states with small expected counts so the chi-square law holds.
+            order = np.argsort(-expected)
+            keep = order[np.cumsum(expected[order]) <= len(absorbed) - 5]
+            rest = np.setdiff1d(np.arange(len(p)), keep)
+            obs = np.append(observed[keep], observed[rest].sum())
+            exp = np.append(expected[keep], expected[rest].sum())
+            small = exp < 5
+            if small.any():
+                obs = np.append(obs[~small], obs[small].sum())
+                exp = np.append(exp[~small], exp[small].sum())
+            result = stats.chisquare(obs, exp)
+            verdict = "consistent with" if result.pvalue >= 0.01 else "REJECTS"
+            lines.append(
+                f"absorption states of {len(absorbed)} absorbed seeds vs p_i: chi-square "
+                f"p = {result.pvalue:.3f} ({len(obs)} bins) — {verdict} theory at the 1% level"
+            )
+    return lines
+
+
+def plot(
+    metrics: pd.DataFrame, config: CollapseConfig, out_dir, run_path=None, variants=None
+) -> list:
+    """Write the collapse figures of a run; returns the PNG paths.
+
+    ``variants`` (name → config) enables the collapse-vs-capacity figure when the
+    variants declare a ``capacity``.
+    """
+    from pathlib import Path
+
+    from genloop.collapse import figures as figs
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [
+        figs.metric_curves(
+            metrics, config, out_dir, theory=lambda m, g: theory_curve(config, m, g)
+        ),
+        figs.absorption_histogram(metrics, config, out_dir),
+        figs.perplexity_histograms(metrics, config, out_dir),
+    ]
+    if run_path is not None:
+        paths.append(figs.density_snapshots(Path(run_path), config, out_dir))
+    if variants:
+        paths.append(figs.capacity_figure(metrics, variants, out_dir))
+        paths.append(figs.mitigations_figure(metrics, variants, out_dir))
+    return [p for p in paths if p is not None]
+
+
+def _run_seed(config, ctx):
+    from genloop.collapse.fast.run import choose_engine
+    from genloop.collapse.loop import run_seed
+
+    used = run_seed(config, ctx)
+    # Record why auto fell back to the sample loop (meta.json keeps the returned name).
+    reason = choose_engine(config)[1] if config.engine == "auto" else ""
+    if config.engine == "auto" and config.curation:
+        reason = "curation runs on the sample loop"
+    return f"{used} ({reason})" if reason else used
+
+
+def _batch_engine(config):
+    from genloop.collapse.fast.run import batch_engine
+
+    # Filters look at samples, which the fast engines never draw.
+    return None if config.curation else batch_engine(config)
+
+
+def _run_batch(config, ctx):
+    from genloop.collapse.fast.run import run_batch
+
+    return run_batch(config, ctx)
+
+
+BENCH = Bench(
+    name="collapse",
+    config_model=CollapseConfig,
+    run_seed=_run_seed,
+    plot=plot,
+    batch_engine=_batch_engine,
+    run_batch=_run_batch,
+)

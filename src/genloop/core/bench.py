@@ -1,0 +1,116 @@
+"""What a bench gives the runner, and what the runner gives a bench.
+
+A bench (collapse, seek, dynamics) registers a pydantic ``Config`` model for the keys of
+its recipes and a ``run_seed(config, seed_context)`` function. The runner (the same for
+every bench) owns seeds, the run directory, resume markers, progress bars and the
+metrics table; a bench only computes and logs.
+
+Metrics are logged in the long format ``(generation, seed, metric, value)``. For benches
+whose clock is not a generation, ``generation`` holds the step (dynamics) or round
+(seek); the bench's docs say which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class BenchConfig(BaseModel):
+    """Base for every bench's config: unknown keys are errors, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class SeedContext:
+    """The runner's services for one seed of one run.
+
+    Attributes
+    ----------
+    seed : int
+        The run seed; derive every random stream from it with
+        :func:`genloop.core.rng.generator`.
+    log : callable
+        ``log(generation, {metric: value, ...})`` records one generation's metrics.
+    artifact_dir : pathlib.Path
+        A directory for this seed's artifacts (figures, snapshots, samples); created.
+    advance : callable
+        ``advance(n=1)`` moves the progress bar by ``n`` generations/steps.
+    checkpoint : callable or None
+        ``checkpoint(generation, arrays)``: store resumable state (a flat dict of numpy
+        arrays, written as safetensors) after ``generation`` finished; ``None`` when
+        the runner does not support resume for this bench.
+    restore : callable or None
+        ``restore() -> (generation, arrays) | None``: the last checkpoint, if any.
+    """
+
+    seed: int
+    log: Callable[[int, dict[str, float]], None]
+    artifact_dir: Path
+    advance: Callable[..., None] = lambda n=1: None
+    checkpoint: Callable | None = None
+    restore: Callable | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class BatchContext:
+    """The runner's services for a unit that simulates many seeds at once (fast paths).
+
+    Attributes
+    ----------
+    seeds : list of int
+        The seeds this unit covers; metric arrays are aligned with it.
+    log : callable
+        ``log(generation, {metric: array of shape (n_seeds,)})``; NaN entries (e.g. seeds
+        that stopped early) are not written.
+    artifact_dir, advance, checkpoint, restore
+        As in :class:`SeedContext`.
+    """
+
+    seeds: list[int]
+    log: Callable[[int, dict], None]
+    artifact_dir: Path
+    advance: Callable[..., None] = lambda n=1: None
+    checkpoint: Callable | None = None
+    restore: Callable | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A bench as the runner sees it.
+
+    Attributes
+    ----------
+    name : str
+        The value of ``bench:`` in recipes (``collapse``, ``dynamics``, ``seek``).
+    config_model : type[BenchConfig]
+        Validates every recipe key other than the common ones (``name``,
+        ``description``, ``bench``, ``seeds``, ``quick``).
+    run_seed : callable
+        ``run_seed(config, seed_context)``: run one seed, logging metrics through the
+        context. Must be deterministic given (config, seed).
+    plot : callable or None
+        ``plot(metrics, config, out_dir) -> list[Path]``: figures for ``genloop plot``
+        and reports, from the long-format metrics DataFrame (columns generation, seed,
+        metric, value). ``None`` means the generic per-metric curves only.
+    batch_engine : callable or None
+        ``batch_engine(config) -> str | None``: the name of a fast path that simulates
+        all seeds at once for this config (e.g. ``"exact"``), or ``None`` to run seed
+        by seed.
+    run_batch : callable or None
+        ``run_batch(config, batch_context) -> str``: run every seed of a variant as one
+        unit; returns the engine path that ran.
+    """
+
+    name: str
+    config_model: type[BenchConfig]
+    run_seed: Callable
+    plot: Callable | None = None
+    batch_engine: Callable | None = None
+    run_batch: Callable | None = None

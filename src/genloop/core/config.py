@@ -1,0 +1,340 @@
+"""Recipes: finding, loading, overriding and validating them.
+
+A recipe is one YAML file (read with ``yaml.safe_load``; nothing is evaluated). Its
+common keys are the same for every bench::
+
+    name: nature-gaussian          # defaults to the file name
+    description: one line for `genloop recipes`
+    bench: collapse                # which bench validates and runs the rest
+    seeds: 0..9                    # inclusive range, list, or single int
+    quick: {generations: 10}       # dotted overrides applied by --quick
+    variants:                      # optional: named override sets run side by side
+      replace: {mixing.policy: replace}
+    grid: {mixing.policy: [replace, accumulate]}   # optional: dotted key -> values;
+                                   # `run` crosses it with the variants, `sweep` makes
+                                   # one run directory per grid point (docs/sweeps-and-reports.md)
+
+Every other key belongs to the bench's typed config model. Overrides (``--set
+mixing.fraction=0.2``) are dotted paths whose values are parsed as YAML scalars, so
+``0.2`` is a float and ``[1, 2]`` a list. Errors name the key and the allowed keys or
+values.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from genloop.core.errors import ConfigError
+
+COMMON_KEYS = ("name", "description", "bench", "seeds", "quick", "variants", "grid")
+
+
+@dataclass
+class Recipe:
+    """A validated recipe, ready to run.
+
+    Attributes
+    ----------
+    name, description, bench : str
+    seeds : list of int
+    variants : dict of str to BaseModel
+        The bench config of each variant (one entry, ``"default"``, without variants).
+    raw : dict
+        The resolved YAML mapping (after quick mode and overrides), saved as
+        ``config.yaml`` in the run directory.
+    """
+
+    name: str
+    description: str
+    bench: str
+    seeds: list[int]
+    variants: dict[str, BaseModel]
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def config(self) -> BaseModel:
+        """The config of the first (or only) variant."""
+        return next(iter(self.variants.values()))
+
+
+def recipe_dir() -> Path:
+    """The folder of recipes shipped inside the package."""
+    return Path(str(resources.files("genloop") / "recipes"))
+
+
+def known_recipes() -> dict[str, Path]:
+    """Map recipe name (file stem) to path for every shipped recipe, searched recursively."""
+    return {p.stem: p for p in sorted(recipe_dir().rglob("*.yaml"))}
+
+
+def parse_seeds(value: Any) -> list[int]:
+    """Parse ``"0..9"`` (inclusive), ``"0,3,5"``, ``[0, 3]`` or ``7`` into a list of ints."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int):
+            seeds = [value]
+        elif isinstance(value, (list, tuple, range)):
+            seeds = [int(v) for v in value]
+        else:
+            text = str(value).strip()
+            if ".." in text:
+                lo, hi = text.split("..")
+                seeds = list(range(int(lo), int(hi) + 1))
+            else:
+                seeds = [int(v) for v in text.split(",") if v.strip()]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"seeds: cannot read {value!r}; use an inclusive range like 0..99, a list like "
+            "0,3,5, or one integer"
+        ) from None
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"seeds: {value!r} must name at least one non-negative seed")
+    return seeds
+
+
+def load_raw(recipe: str | Path) -> dict:
+    """Load a recipe by shipped name or by path, as a plain mapping."""
+    path = Path(recipe)
+    if not (path.suffix in (".yaml", ".yml") and path.exists()):
+        recipes = known_recipes()
+        if str(recipe) not in recipes:
+            if path.suffix in (".yaml", ".yml"):
+                raise ConfigError(f"recipe file not found: {path}")
+            raise ConfigError(
+                f"unknown recipe {str(recipe)!r}; known recipes: {', '.join(recipes)}"
+            )
+        path = recipes[str(recipe)]
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot read recipe {path}: {first}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"recipe {path} must be a mapping of keys to values")
+    raw.setdefault("name", path.stem)
+    return raw
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``key.path=value`` and parse the value as a YAML scalar or list."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key=value (e.g. n=500)")
+    key, value = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override {text!r} has an empty key")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key, parsed
+
+
+def set_dotted(raw: dict, key: str, value: Any) -> None:
+    """Set ``raw[a][b][c] = value`` for ``key = "a.b.c"``, creating mappings as needed."""
+    parts = key.split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {key!r}: {part!r} holds a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any] | list[str] | None) -> dict:
+    """Return a copy of ``raw`` with dotted overrides applied."""
+    out = copy.deepcopy(raw)
+    if not overrides:
+        return out
+    items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
+    for key, value in items:
+        set_dotted(out, key, value)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names of the (nested) model at ``loc``, for error messages."""
+    current: Any = model
+    for part in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        # Unwrap Optional[...] / unions to the first pydantic model inside.
+        candidates = getattr(annotation, "__args__", (annotation,))
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if current is None:
+            return []
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    """Turn pydantic's report into one line that names the key and what is allowed."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not isinstance(p, int))
+    key = prefix + ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        return f"unknown config key {key!r}; allowed keys here: {', '.join(allowed)}"
+    if err["type"] == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"config key {key!r} = {err.get('input')!r} is not allowed; allowed: {expected}"
+    if not loc:  # a check across several keys: its message names them
+        return str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"config key {key!r} is required"
+    return f"config key {key!r}: {err['msg']} (got {err.get('input')!r})"
+
+
+def validate_bench_config(raw_bench: dict, model: type[BaseModel]) -> BaseModel:
+    """Validate the bench's part of a recipe, translating errors to :class:`ConfigError`."""
+    try:
+        return model.model_validate(raw_bench)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, model)) from None
+
+
+def resolve(
+    recipe: str | Path | dict,
+    *,
+    overrides: dict[str, Any] | list[str] | None = None,
+    quick: bool = False,
+    seeds: Any = None,
+    variants: list[str] | None = None,
+    expand_grid: bool = True,
+) -> Recipe:
+    """Load, override and validate a recipe.
+
+    Parameters
+    ----------
+    recipe : str, Path or dict
+        A shipped recipe name, a YAML path, or an already loaded mapping.
+    overrides : dict or list of "key=value", optional
+        Applied after the recipe's ``quick`` overrides (when ``quick``).
+    quick : bool
+        Apply the recipe's ``quick`` section first: a small version that runs in seconds.
+    seeds : optional
+        Replaces the recipe's ``seeds`` (same syntax).
+    variants : list of str, optional
+        Run only these of the recipe's variants.
+    expand_grid : bool
+        Cross the recipe's ``grid:`` with its variants (what ``genloop run`` does). A
+        sweep passes ``False`` and gives each grid point's values as overrides instead.
+
+    Returns
+    -------
+    Recipe
+    """
+    from genloop.core.registry import resolve as resolve_component
+
+    raw = copy.deepcopy(recipe) if isinstance(recipe, dict) else load_raw(recipe)
+    if quick:
+        raw = apply_overrides(raw, raw.get("quick") or {})
+    # User overrides win over everything, variants included: apply them to the base now
+    # and again after each variant's own changes below.
+    user = dict(map(parse_override, overrides)) if isinstance(overrides, list) else dict(
+        overrides or {}
+    )
+    raw = apply_overrides(raw, user)
+    if seeds is not None:
+        raw["seeds"] = seeds if isinstance(seeds, (int, str)) else list(seeds)
+    bench_name = raw.get("bench", "collapse")
+    bench = resolve_component("bench", bench_name)
+    base = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
+    variants_raw = raw.get("variants") or {"default": {}}
+    if not isinstance(variants_raw, dict):
+        raise ConfigError("variants must map a variant name to its overrides")
+    if variants:
+        unknown = [v for v in variants if v not in variants_raw]
+        if unknown:
+            raise ConfigError(
+                f"unknown variant {unknown[0]!r}; this recipe's variants: "
+                f"{', '.join(map(str, variants_raw))}"
+            )
+        variants_raw = {v: variants_raw[v] for v in variants}
+        raw["variants"] = variants_raw
+    bench_keys = {k: v for k, v in user.items() if k.split(".")[0] not in COMMON_KEYS}
+    grid = grid_points(raw.get("grid"), pinned=set(user)) if expand_grid else []
+    if grid:
+        variants_raw = cross_grid(variants_raw, grid)
+        raw["variants"] = variants_raw
+    raw.pop("grid", None)  # expanded above or handled by the sweep: never saved twice
+    if raw.get("variants"):
+        # Saved with the run, so that --resume rebuilds exactly these configs.
+        variants_raw = {v: dict(c or {}) | bench_keys for v, c in variants_raw.items()}
+        raw["variants"] = variants_raw
+    variants = {}
+    for variant, changes in variants_raw.items():
+        merged = apply_overrides(base, changes or {})
+        variants[str(variant)] = validate_bench_config(merged, bench.config_model)
+    resolved_raw = {k: raw[k] for k in COMMON_KEYS if k in raw and k != "quick"} | base
+    resolved_raw["seeds"] = str(raw.get("seeds", 0))
+    return Recipe(
+        name=str(raw.get("name", "recipe")),
+        description=str(raw.get("description", "")),
+        bench=bench_name,
+        seeds=parse_seeds(raw.get("seeds", 0)),
+        variants=variants,
+        raw=resolved_raw,
+    )
+
+
+def grid_points(grid: Any, pinned: set[str] = frozenset()) -> list[dict[str, Any]]:
+    """The cartesian product of a ``grid:`` mapping (dotted key -> list of values).
+
+    Keys in ``pinned`` (set by the user with ``--set``) are left out: the user's value wins.
+    Returns ``[]`` when there is no grid.
+    """
+    import itertools
+
+    if not grid:
+        return []
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ConfigError("grid must map a dotted config key to a non-empty list of values")
+    keys = [str(k) for k in grid if str(k) not in pinned]
+    values = [grid[k] for k in keys]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)] if keys \
+        else []
+
+
+def grid_label(point: dict[str, Any]) -> str:
+    """A file-name-safe label of a grid point's values, e.g. ``replace`` or ``replace-100``."""
+    import re
+
+    return "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", str(v)).strip("_") or "_"
+                    for v in point.values())
+
+
+def cross_grid(variants_raw: dict, grid: list[dict[str, Any]]) -> dict:
+    """Every variant × grid point as a variant of its own, named ``<variant>-<values>``."""
+    crossed = {}
+    for variant, changes in variants_raw.items():
+        for point in grid:
+            name = grid_label(point) if variant == "default" else f"{variant}-{grid_label(point)}"
+            if name in crossed:
+                raise ConfigError(f"grid values give the variant name {name!r} twice; "
+                                  "use values that differ in letters or digits")
+            crossed[name] = dict(changes or {}) | point
+    return crossed
+
+
+def recipe_description(path: Path) -> str:
+    """The one-line description of a shipped recipe (empty when absent or unreadable)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(raw.get("description", "")) if isinstance(raw, dict) else ""

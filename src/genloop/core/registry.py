@@ -1,0 +1,214 @@
+"""Name → component registries.
+
+Recipes name components (``family: {name: gmm}``); genloop resolves those names here and
+nowhere else, so a recipe can never import an arbitrary path. Entries are
+``"module:attribute"`` strings imported on first use, which keeps ``import genloop``
+fast and lets heavy families (torch) stay optional.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from genloop.core.errors import ConfigError, GenloopError
+
+FAMILIES: dict[str, str] = {
+    "categorical": "genloop.families.categorical:Categorical",
+    "gaussian": "genloop.families.gaussian:Gaussian",
+    "gmm": "genloop.families.gmm:GaussianMixture",
+    "kde": "genloop.families.kde:KernelDensity",
+    "vae": "genloop.families.vae:VAE",
+    # text (token blocks)
+    "ngram": "genloop.families.ngram:NGram",
+    "causal_lm": "genloop.families.causal_lm:CausalLM",
+}
+
+SOURCES: dict[str, str] = {
+    "gaussian": "genloop.data.synthetic:GaussianSource",
+    "gmm": "genloop.data.synthetic:MixtureSource",
+    "zipf": "genloop.data.synthetic:ZipfSource",
+    "categorical": "genloop.data.synthetic:CategoricalSource",
+    "wordfreq": "genloop.data.wordfreq_source:WordfreqSource",
+    "sklearn": "genloop.data.sklearn_source:SklearnSource",
+    "file": "genloop.data.files:FileSource",
+    "digits": "genloop.data.digits:DigitsSource",
+    # text: token blocks of a corpus
+    "shakespeare": "genloop.data.text:ShakespeareSource",
+    "text": "genloop.data.text:TextFileSource",
+    # another source with a fraction of attacker samples planted in it
+    "poison": "genloop.data.poison:PoisonSource",
+    # a labelled text world: Shakespeare blocks (ham) and template messages (spam)
+    "spam": "genloop.data.spam:SpamSource",
+}
+
+METRICS: dict[str, str] = {
+    # discrete
+    "support_size": "genloop.metrics.discrete:SupportSize",
+    "states_lost": "genloop.metrics.discrete:StatesLost",
+    "entropy": "genloop.metrics.discrete:Entropy",
+    "total_variation": "genloop.metrics.discrete:TotalVariation",
+    "kl": "genloop.metrics.discrete:KLDivergence",
+    "tail_mass_retained": "genloop.metrics.discrete:TailMassRetained",
+    "absorbed": "genloop.metrics.discrete:Absorbed",
+    # continuous
+    "mean_shift": "genloop.metrics.continuous:MeanShift",
+    "variance": "genloop.metrics.continuous:Variance",
+    "log_variance": "genloop.metrics.continuous:LogVariance",
+    "covariance_logdet": "genloop.metrics.continuous:CovarianceLogDet",
+    "w2": "genloop.metrics.continuous:Wasserstein2",
+    "tail_mass": "genloop.metrics.continuous:TailMass",
+    "heldout_loglik": "genloop.metrics.continuous:HeldoutLogLik",
+    "gmm_l2": "genloop.metrics.continuous:MixtureL2",
+    "component_std": "genloop.metrics.continuous:ComponentStd",
+    # images (VAE on digits)
+    "latent_spread": "genloop.metrics.images:LatentSpread",
+    "digit_classes": "genloop.metrics.images:DigitClasses",
+    "frechet_distance": "genloop.metrics.images:FrechetDistance",
+    # text
+    "heldout_perplexity": "genloop.metrics.text:HeldoutPerplexity",
+    "sample_perplexity": "genloop.metrics.text:SamplePerplexity",
+    "text_diversity": "genloop.metrics.text:TextDiversity",
+    "lost_rare_words": "genloop.metrics.text:LostRareWords",
+    "text_samples": "genloop.metrics.text:TextSamples",
+    # curation
+    "watermark_power": "genloop.metrics.watermark:WatermarkPower",
+}
+
+# curation filters: ``keep(batch) -> (mask, reasons)`` (genloop.curation.filters.base)
+FILTERS: dict[str, str] = {
+    "dedup": "genloop.curation.filters.dedup:Dedup",
+    "quality": "genloop.curation.filters.quality:Quality",
+    "verifier": "genloop.curation.filters.verifier:Verifier",
+    "watermark": "genloop.curation.filters.watermark:WatermarkFilter",
+    "detector": "genloop.curation.filters.detector:Detector",
+    "label_noise": "genloop.curation.filters.label_noise:LabelNoise",
+    "isolation": "genloop.curation.filters.isolation:Isolation",
+}
+
+BENCHES: dict[str, str] = {
+    "collapse": "genloop.collapse.bench:BENCH",
+    "dynamics": "genloop.dynamics:BENCH",
+    "seek": "genloop.seek:BENCH",
+}
+
+_KINDS = {
+    "family": FAMILIES,
+    "source": SOURCES,
+    "metric": METRICS,
+    "filter": FILTERS,
+    "bench": BENCHES,
+}
+
+
+def resolve(kind: str, name: str) -> Any:
+    """Import and return the component registered as ``name`` under ``kind``.
+
+    Raises
+    ------
+    ConfigError
+        If the name is unknown (the message lists the known names).
+    """
+    table = _KINDS[kind]
+    if name not in table:
+        known = ", ".join(sorted(table))
+        raise ConfigError(f"unknown {kind} {name!r}; known {kind} names: {known}")
+    module_name, attribute = table[name].split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+class ComponentSpec(BaseModel):
+    """``{name: ..., <parameters>}``: a registered component and its keyword arguments."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def as_spec(value: Any) -> Any:
+    """A bare name (``"w2"``) as ``{"name": "w2"}``; anything else unchanged."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+def bind(kind: str, spec: ComponentSpec, cls: type, extra: dict | None = None) -> Any:
+    """Instantiate ``cls`` with the spec's parameters, checked against its signature."""
+    params = spec.params | (extra or {})
+    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{kind}.{unknown[0]} is not a parameter of {kind} {spec.name!r}; allowed: "
+            f"{', '.join(allowed) or '(none)'}"
+        )
+    try:
+        obj = cls(**params)
+    except GenloopError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{kind} {spec.name!r}: {exc}") from None
+    if hasattr(obj, "_validate_params") and hasattr(obj, "_parameter_constraints"):
+        try:
+            obj._validate_params()
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{kind} {spec.name!r}: {exc}") from None
+    return obj
+
+
+def build_source(spec: ComponentSpec):
+    """The reference source named by ``spec``."""
+    return bind("source", spec, resolve("source", spec.name))
+
+
+def build_family(spec: ComponentSpec, source) -> Any:
+    """An unfitted estimator of the family named by ``spec``, sized for ``source``."""
+    cls = resolve("family", spec.name)
+    extra = {}
+    # A categorical model must know every state of the truth, including the ones its
+    # training data lacks: those are exactly the states collapse loses.
+    if getattr(cls, "kind", "vectors") != source.kind:
+        raise ConfigError(
+            f"family {spec.name!r} models {cls.kind} data but source {source.describe()} "
+            f"gives {source.kind} data"
+        )
+    # Sizes the source knows (categorical states, a text vocabulary) fill the family
+    # parameter of the same name unless the recipe sets it.
+    parameters = inspect.signature(cls.__init__).parameters
+    for size in ("n_states", "vocab_size"):
+        value = getattr(source, size, None)
+        if size in parameters and value:
+            extra[size] = spec.params.get(size, value)
+    return bind("family", spec, cls, extra)
+
+
+def build_metric(spec: ComponentSpec):
+    """The metric named by ``spec``."""
+    return bind("metric", spec, resolve("metric", spec.name))
+
+
+def build(kind: str, spec: ComponentSpec | dict | str, **extra: Any) -> Any:
+    """The component registered as ``spec.name`` under ``kind``, bound to its signature.
+
+    Parameters
+    ----------
+    kind : {"family", "source", "metric", "filter", "bench"}
+        Which registry to look the name up in.
+    spec : ComponentSpec, dict or str
+        ``{name: ..., <parameters>}`` as a recipe writes it, or a bare name.
+    **extra
+        Parameters added to the spec's own; on a clash ``extra`` wins, so callers merge
+        defaults with the spec first (as :func:`build_family` does).
+
+    Raises
+    ------
+    ConfigError
+        If the name is unknown or a parameter is not one of the class's.
+    """
+    if not isinstance(spec, ComponentSpec):
+        spec = ComponentSpec.model_validate(as_spec(spec))
+    return bind(kind, spec, resolve(kind, spec.name), extra or None)

@@ -1,0 +1,359 @@
+"""The run directory: config, metrics, checkpoints and completion markers.
+
+Layout::
+
+    runs/<recipe>__<seeds>__<timestamp>/
+      config.yaml                 the resolved recipe (what ran)
+      meta.json                   genloop version, bench, engine path, units, timings
+      units/<unit>.parquet        one finished unit (a variant × seed, or a batch of seeds)
+      units/<unit>.partial/       an unfinished unit: marker.json names the last finished
+                                  generation; state_<g>.safetensors and rows_<g>.parquet
+                                  hold what is needed to resume after it
+      metrics.parquet             all finished units in long format
+      artifacts/<unit>/           snapshots, samples, per-seed figures
+      figures/                    what `genloop plot` wrote
+
+Metrics are long format: ``variant`` (str), ``seed`` (int), ``generation`` (int),
+``metric`` (str), ``value`` (float). Every file is written to a temporary name and then
+renamed, so a killed run leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from genloop.core.errors import DataError
+
+METRIC_COLUMNS = ["variant", "seed", "generation", "metric", "value"]
+
+
+# mkstemp makes files readable by the owner only; results should get the usual mode.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _temporary(path: Path) -> Path:
+    """A fresh, uniquely named file beside ``path``: writers never share a temporary."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_UMASK)
+    os.close(fd)
+    return Path(tmp)
+
+
+def atomic_write_with(path: Path, write) -> None:
+    """Call ``write(temporary_path)``, then rename the temporary onto ``path``.
+
+    A process killed at any moment leaves either the old file or the new one, never a
+    part of one (at worst a stray ``.<name>.*.tmp`` beside it).
+    """
+    tmp = _temporary(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    atomic_write_with(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def rows_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Long-format metrics from ``(variant, seed, generation, metric, value)`` tuples."""
+    frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    return frame.astype(
+        {"variant": str, "seed": "int64", "generation": "int64", "metric": str, "value": "float64"}
+    )
+
+
+def columns_frame(variant: str, seeds: np.ndarray, blocks: list[tuple]) -> pd.DataFrame:
+    """Long-format metrics of a batch of seeds from ``(generation, metric, values)`` blocks.
+
+    Fast paths log one value per seed (``values`` of shape (S,), aligned with ``seeds``)
+    for each metric and generation; NaN values are dropped. The frame is built from numpy
+    columns (no Python object per row: 10,000 seeds x 100 generations x 10 metrics is 10
+    million rows), already ordered by seed, generation and metric, with ``variant`` and
+    ``metric`` as categoricals (:func:`write_metrics` stores them as plain strings).
+    """
+    if not blocks:
+        return rows_frame([])
+    names = sorted({block[1] for block in blocks})
+    code = {name: i for i, name in enumerate(names)}
+    # Order the blocks (few) rather than the rows (many): then a transpose sorts the rows.
+    blocks = sorted(blocks, key=lambda block: (block[0], code[block[1]]))
+    values = np.stack([block[2] for block in blocks], axis=1)  # (S, blocks)
+    keep = ~np.isnan(values)
+    per_seed = keep.sum(axis=1)
+    generation = np.array([block[0] for block in blocks], dtype=np.int64)
+    metric = np.array([code[block[1]] for block in blocks], dtype=np.int32)
+    columns = np.broadcast_to(np.arange(len(blocks)), values.shape)[keep]
+    return pd.DataFrame({
+        "variant": pd.Categorical.from_codes(np.zeros(keep.sum(), np.int8), [variant]),
+        "seed": np.repeat(np.asarray(seeds, dtype=np.int64), per_seed),
+        "generation": generation[columns],
+        "metric": pd.Categorical.from_codes(metric[columns], names),
+        "value": values[keep],
+    })
+
+
+def write_metrics(path: Path, frame: pd.DataFrame) -> None:
+    """Write a long-format metrics frame atomically; categorical columns as plain strings.
+
+    Categoricals are written dictionary-encoded (cheap for millions of rows) without the
+    Arrow/pandas schema metadata, so readers get the same string columns as from a frame
+    of Python strings.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    atomic_write_with(path, lambda tmp: pq.write_table(table, tmp, store_schema=False))
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file, naming the file when it is missing or corrupted."""
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise DataError(f"missing file: {path}") from None
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+
+
+def read_metrics(path: Path) -> pd.DataFrame:
+    """A long-format metrics file with ``variant`` and ``metric`` as categoricals.
+
+    Categories are sorted, so sorting and comparing behave as on strings, while masks,
+    group-bys and takes over millions of rows work on integer codes.
+    """
+    frame = _read_unit(path)
+    for name in ("variant", "metric"):
+        frame[name] = frame[name].cat.reorder_categories(sorted(frame[name].cat.categories))
+    return frame
+
+
+def _read_unit(path: Path) -> pd.DataFrame:
+    """A unit file with ``variant`` and ``metric`` as categoricals (no string per row)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path, columns=METRIC_COLUMNS, read_dictionary=["variant", "metric"])
+    except FileNotFoundError:
+        raise DataError(f"missing file: {path}") from None
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+    return table.to_pandas()
+
+
+def _sorted_metrics(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate long-format frames, ordered by variant, seed, generation, metric."""
+    from pandas.api.types import union_categoricals
+
+    def categories(name):
+        return union_categoricals(
+            [pd.Categorical(f[name].astype(str) if f[name].dtype != "category" else f[name])
+             for f in frames], sort_categories=True,
+        )
+
+    variant, metric = categories("variant"), categories("metric")
+    seed = np.concatenate([f["seed"].to_numpy(np.int64) for f in frames])
+    generation = np.concatenate([f["generation"].to_numpy(np.int64) for f in frames])
+    value = np.concatenate([f["value"].to_numpy(np.float64) for f in frames])
+    keys = [variant.codes.astype(np.int64), seed, generation, metric.codes.astype(np.int64)]
+    sizes = [len(variant.categories), int(seed.max(initial=0)) + 1,
+             int(generation.max(initial=0)) + 1, len(metric.categories)]
+    if min(int(seed.min(initial=0)), int(generation.min(initial=0))) >= 0 and (
+        float(np.prod(np.asarray(sizes, dtype=float))) < 2.0**62
+    ):
+        # One mixed-radix integer key; stable argsort is near-linear on ordered units.
+        key = keys[0]
+        for part, size in zip(keys[1:], sizes[1:], strict=True):
+            key = key * size + part
+        if np.all(key[1:] >= key[:-1]):
+            # Ordered units in name order (the usual case): nothing to move.
+            return pd.DataFrame({"variant": variant, "seed": seed, "generation": generation,
+                                 "metric": metric, "value": value})
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort(keys[::-1])
+    return pd.DataFrame({
+        "variant": variant[order], "seed": seed[order], "generation": generation[order],
+        "metric": metric[order], "value": value[order],
+    })
+
+
+class RunDir:
+    """One run directory on disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # --- creation ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: str | Path, name: str, seeds: list[int], out: str | Path | None):
+        """Make a new run directory under ``root`` (or exactly ``out`` when given)."""
+        if out is not None:
+            path = Path(out)
+        else:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            seed_text = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
+            path = Path(root) / f"{name}__{seed_text}__{stamp}"
+        if path.exists() and any(path.iterdir()):
+            raise DataError(
+                f"output directory {path} is not empty; use --resume {path} to continue it"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    def exists(self) -> bool:
+        return (self.path / "config.yaml").is_file()
+
+    # --- config and meta ----------------------------------------------------------------
+    def write_config(self, raw: dict) -> None:
+        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(raw, sort_keys=False))
+
+    def read_config(self) -> dict:
+        path = self.path / "config.yaml"
+        if not path.is_file():
+            raise DataError(f"{self.path} is not a genloop run directory (no config.yaml)")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"{path} does not hold a recipe mapping")
+        return raw
+
+    def write_meta(self, meta: dict) -> None:
+        atomic_write_text(self.path / "meta.json", json.dumps(meta, indent=2, default=str))
+
+    def read_meta(self) -> dict:
+        path = self.path / "meta.json"
+        if not path.is_file():
+            return {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            raise DataError(f"cannot read {path}: not valid JSON") from None
+
+    # --- units ----------------------------------------------------------------------------
+    def unit_file(self, unit: str) -> Path:
+        return self.path / "units" / f"{unit}.parquet"
+
+    def partial_dir(self, unit: str) -> Path:
+        return self.path / "units" / f"{unit}.partial"
+
+    def artifact_dir(self, unit: str) -> Path:
+        path = self.path / "artifacts" / unit
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def unit_done(self, unit: str) -> bool:
+        """True when the unit's result exists and is readable (else it is recomputed)."""
+        path = self.unit_file(unit)
+        if not path.is_file():
+            return False
+        try:
+            pd.read_parquet(path)
+        except Exception:
+            path.unlink(missing_ok=True)  # damaged: recompute rather than read half a file
+            return False
+        return True
+
+    def finish_unit(self, unit: str, rows: list[tuple] | pd.DataFrame) -> None:
+        """Write the unit's metrics (tuples, or a frame from :func:`columns_frame`)."""
+        if isinstance(rows, pd.DataFrame):
+            write_metrics(self.unit_file(unit), rows)
+        else:
+            atomic_write_parquet(self.unit_file(unit), rows_frame(rows))
+        shutil.rmtree(self.partial_dir(unit), ignore_errors=True)
+
+    # --- checkpoints within a unit ---------------------------------------------------------
+    def save_checkpoint(self, unit: str, generation: int, rows: list[tuple], arrays: dict) -> None:
+        """Store the state after ``generation`` and the rows logged so far, then mark it."""
+        from safetensors.numpy import save_file
+
+        partial = self.partial_dir(unit)
+        partial.mkdir(parents=True, exist_ok=True)
+        state = partial / f"state_{generation}.safetensors"
+        contiguous = {k: np.require(v, requirements="C") for k, v in arrays.items()}
+        atomic_write_with(state, lambda tmp: save_file(contiguous, str(tmp)))
+        atomic_write_parquet(partial / f"rows_{generation}.parquet", rows_frame(rows))
+        marker = partial / "marker.json"
+        previous = self._marker_generation(marker)
+        atomic_write_text(marker, json.dumps({"generation": generation}))
+        if previous is not None and previous != generation:
+            (partial / f"state_{previous}.safetensors").unlink(missing_ok=True)
+            (partial / f"rows_{previous}.parquet").unlink(missing_ok=True)
+
+    @staticmethod
+    def _marker_generation(marker: Path) -> int | None:
+        try:
+            return int(json.loads(marker.read_text())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def load_checkpoint(self, unit: str):
+        """``(generation, rows, arrays)`` of the unit's last checkpoint, or ``None``.
+
+        A damaged checkpoint is discarded (the unit restarts), never half-read.
+        """
+        from safetensors.numpy import load_file
+
+        partial = self.partial_dir(unit)
+        generation = self._marker_generation(partial / "marker.json")
+        if generation is None:
+            return None
+        try:
+            arrays = load_file(str(partial / f"state_{generation}.safetensors"))
+            frame = pd.read_parquet(partial / f"rows_{generation}.parquet")
+        except Exception:
+            shutil.rmtree(partial, ignore_errors=True)
+            return None
+        rows = list(frame[METRIC_COLUMNS].itertuples(index=False, name=None))
+        return generation, rows, arrays
+
+    # --- results ------------------------------------------------------------------------------
+    def collect(self) -> pd.DataFrame:
+        """Concatenate finished units into ``metrics.parquet`` and return it.
+
+        Rows are ordered by variant, seed, generation and metric (stable). Batch units of
+        fast paths hold millions of rows, so the strings are read dictionary-encoded and
+        the order comes from one integer key (near-linear on already ordered units);
+        ``variant`` and ``metric`` are categoricals in the returned frame.
+        """
+        files = sorted((self.path / "units").glob("*.parquet"))
+        if not files:
+            frame = rows_frame([])
+            atomic_write_parquet(self.path / "metrics.parquet", frame)
+            return frame
+        frame = _sorted_metrics([_read_unit(f) for f in files])
+        write_metrics(self.path / "metrics.parquet", frame)
+        return frame
+
+    def metrics(self) -> pd.DataFrame:
+        """The run's metrics (from ``metrics.parquet``, or the finished units so far)."""
+        path = self.path / "metrics.parquet"
+        if path.is_file():
+            return read_metrics(path)
+        return self.collect()

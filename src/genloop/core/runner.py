@@ -1,0 +1,269 @@
+"""Run a validated recipe into a run directory: every variant × seed, resumably.
+
+The runner is the same for every bench. It owns the run directory, skips finished units
+when resuming, gives each unit a :class:`~genloop.core.bench.SeedContext` whose
+``checkpoint``/``restore`` persist state between generations, and drives the progress bar.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genloop.core.bench import BatchContext, SeedContext
+from genloop.core.config import Recipe
+from genloop.core.registry import resolve
+from genloop.core.run_dir import RunDir, columns_frame, rows_frame
+from genloop.core.version import __version__
+
+
+def unit_name(variant: str, seed: int) -> str:
+    """The unit id of one variant × seed (a file-name-safe string)."""
+    return f"{variant}__seed{seed:06d}"
+
+
+def _steps_per_seed(config) -> int:
+    generations = getattr(config, "generations", None)
+    if isinstance(generations, int):
+        return generations + 1
+    total = getattr(config, "progress_steps", None)
+    return int(total()) if callable(total) else 1
+
+
+def progress_bar(enabled: bool, total: int, label: str, unit: str = ""):
+    """A started rich progress bar with one task (or a null context when disabled).
+
+    ``unit`` is shown after the counts (e.g. ``"units"`` for sweeps).
+    """
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn(unit), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        transient=True,
+    )
+    progress.start()
+    progress.add_task(label, total=total)
+    return progress
+
+
+def _plan(recipe: Recipe, bench) -> list[tuple[str, list[int], str | None]]:
+    """The units to run: ``(variant, seeds, batch engine or None)``.
+
+    A variant whose config has a fast path runs all its seeds as one batch unit;
+    otherwise each seed is its own unit.
+    """
+    units = []
+    for variant, config in recipe.variants.items():
+        engine = bench.batch_engine(config) if bench.batch_engine else None
+        if engine:
+            units.append((variant, list(recipe.seeds), engine))
+        else:
+            units += [(variant, [seed], None) for seed in recipe.seeds]
+    return units
+
+
+def batch_unit_name(variant: str, seeds: list[int]) -> str:
+    """The unit id of a batch of seeds run at once."""
+    return f"{variant}__seeds{seeds[0]:06d}-{seeds[-1]:06d}__n{len(seeds)}"
+
+
+def unit_id(variant: str, seeds: list[int], engine: str | None) -> str:
+    """The id of a unit: a batch of seeds on a fast path, else one seed."""
+    return batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
+
+
+# Above this many ledger files (3 per generation per seed) `ledger: auto` turns the
+# ledger off: a million small Parquet files cost more than the simulation they record.
+LEDGER_FILE_LIMIT = 20_000
+
+
+def ledger_plan(recipe: Recipe) -> dict[str, str]:
+    """Per variant: ``"on"``, or ``"off: <why>"`` (collapse recipes with a ``ledger`` key).
+
+    ``ledger: auto`` is on for the sample loop unless the whole run would write more than
+    :data:`LEDGER_FILE_LIMIT` generation files; the fast engines keep no samples.
+    """
+    bench = resolve("bench", recipe.bench)
+    plan, files = {}, 0
+    for variant, config in recipe.variants.items():
+        setting = getattr(config, "ledger", None)
+        if setting is None:
+            continue
+        engine = bench.batch_engine(config) if bench.batch_engine else None
+        if engine:
+            plan[variant] = f"off: the {engine} engine keeps no samples"
+        elif setting == "off":
+            plan[variant] = "off: ledger: off"
+        else:
+            plan[variant] = "on"
+            files += 3 * len(recipe.seeds) * (config.generations + 1)
+    if files > LEDGER_FILE_LIMIT:
+        for variant, config in recipe.variants.items():
+            if plan.get(variant) == "on" and config.ledger == "auto":
+                plan[variant] = (f"off: the run would write {files:,} ledger files "
+                                 f"(> {LEDGER_FILE_LIMIT:,}); set ledger: on to force it")
+    return plan
+
+
+def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance,
+              ledger: bool = False) -> str:
+    """Run one unit (a seed, or a batch of seeds) and write its result file."""
+    unit = unit_id(variant, seeds, engine)
+    rows: list[tuple] = []
+    saved = run_dir.load_checkpoint(unit)
+    if saved is not None:
+        rows = list(saved[1])
+
+    def checkpoint(generation, arrays):
+        run_dir.save_checkpoint(unit, generation, rows, arrays)
+
+    def restore():
+        return None if saved is None else (saved[0], saved[2])
+
+    extra = {"variant": variant}
+    if ledger and not engine:
+        from genloop.provenance.ledger import LEDGER_DIR
+
+        extra["ledger_dir"] = run_dir.path / LEDGER_DIR / unit
+    common = dict(artifact_dir=run_dir.artifact_dir(unit), advance=advance,
+                  checkpoint=checkpoint, restore=restore, extra=extra)
+    if engine:
+        seed_array = np.asarray(seeds, dtype=np.int64)
+        # Whole columns per (generation, metric), not a tuple per row: a batch of 10,000
+        # seeds x 100 generations x 10 metrics is 10 million rows.
+        blocks: list[tuple] = []
+
+        def log_batch(generation, values):
+            for metric, column in values.items():
+                column = np.broadcast_to(np.asarray(column, dtype=float), seed_array.shape)
+                blocks.append((int(generation), metric, column.copy()))
+
+        def checkpoint_batch(generation, arrays):
+            frame = columns_frame(variant, seed_array, blocks)
+            batch_rows = rows + list(frame.itertuples(index=False, name=None))
+            run_dir.save_checkpoint(unit, generation, batch_rows, arrays)
+
+        common["checkpoint"] = checkpoint_batch
+        used = bench.run_batch(config, BatchContext(seeds=list(seeds), log=log_batch, **common))
+        frame = columns_frame(variant, seed_array, blocks)
+        if rows:
+            frame = pd.concat([rows_frame(rows), frame], ignore_index=True)
+        run_dir.finish_unit(unit, frame)
+        return used or engine
+    else:
+        seed = seeds[0]
+
+        def log(generation, values):
+            for metric, value in values.items():
+                rows.append((variant, seed, int(generation), metric, float(value)))
+
+        used = bench.run_seed(config, SeedContext(seed=seed, log=log, **common))
+    run_dir.finish_unit(unit, rows)
+    return used or engine or "samples"
+
+
+def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir:
+    """Run (or continue) every unit of ``recipe`` in ``run_dir``.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe.
+    run_dir : RunDir
+        A new directory, or one being resumed: finished units are skipped and
+        unfinished ones continue from their last checkpoint.
+    progress : bool
+        Show a rich progress bar on the terminal.
+
+    Returns
+    -------
+    RunDir
+    """
+    bench = resolve("bench", recipe.bench)
+    if not run_dir.exists():
+        run_dir.write_config(recipe.raw)
+    started = time.time()
+    units = plan_units(recipe)
+    total = sum(steps for *_, steps in units)
+    meta = run_dir.read_meta() or {
+        "genloop_version": __version__, "recipe": recipe.name, "bench": recipe.bench,
+        "variants": list(recipe.variants), "seeds": recipe.seeds, "engine": {},
+    }
+    ledgers = ledger_plan(recipe)
+    if ledgers:
+        meta["ledger"] = ledgers
+    with progress_bar(progress, total, recipe.name) as live:
+        task = live.task_ids[0] if live is not None else None
+        for unit, variant, seeds, engine, steps in units:
+            # A batch advances once per generation for all its seeds.
+            scale = len(seeds) if engine else 1
+
+            def advance(n: int = 1, _scale=scale) -> None:
+                if live is not None:
+                    live.advance(task, n * _scale)
+
+            if run_dir.unit_done(unit):
+                advance(steps // scale)
+                continue
+            used = _run_unit(bench, recipe.variants[variant], run_dir, variant, seeds,
+                             engine, advance, ledgers.get(variant) == "on")
+            if ledgers.get(variant, "on").startswith("off: the run would write"):
+                # `genloop show` prints the engine line; say there why no ledger exists.
+                used = f"{used}; ledger {ledgers[variant]}"
+            meta["engine"][variant] = used
+            run_dir.write_meta(meta)
+    meta["seconds"] = round(meta.get("seconds", 0) + time.time() - started, 3)
+    run_dir.write_meta(meta)
+    run_dir.collect()
+    return run_dir
+
+
+def default_root() -> Path:
+    """Where new runs go unless ``--out`` says otherwise."""
+    return Path("runs")
+
+
+def plan_units(recipe: Recipe) -> list[tuple[str, str, list[int], str | None, int]]:
+    """Every unit of ``recipe`` as ``(unit id, variant, seeds, batch engine, steps)``.
+
+    Used by sweeps, which hand units to worker processes; ``steps`` is the unit's share
+    of the progress bar (generations × seeds).
+    """
+    bench = resolve("bench", recipe.bench)
+    units = []
+    for variant, seeds, engine in _plan(recipe, bench):
+        units.append((unit_id(variant, seeds, engine), variant, seeds, engine,
+                      _steps_per_seed(recipe.variants[variant]) * len(seeds)))
+    return units
+
+
+def run_unit(recipe: Recipe, run_dir: RunDir, variant: str, seeds: list[int],
+             engine: str | None, advance=None) -> str:
+    """Run one unit of ``recipe`` (see :func:`plan_units`) and write its result file.
+
+    Safe to call from a worker process: it writes only the unit's own files (its result
+    Parquet, its ``.partial`` checkpoint folder and ``artifacts/<unit>/``).
+
+    Returns
+    -------
+    str
+        The engine path that ran.
+    """
+    bench = resolve("bench", recipe.bench)
+    ledger = ledger_plan(recipe).get(variant) == "on"
+    return _run_unit(bench, recipe.variants[variant], run_dir, variant, seeds, engine,
+                     advance or (lambda n=1: None), ledger)

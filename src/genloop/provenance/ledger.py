@@ -1,0 +1,292 @@
+"""The provenance ledger: where every row of every pool came from, and what filters said.
+
+Layout inside a run directory (one folder per unit, i.e. variant × seed)::
+
+    ledger/<variant>__seed<seed:06d>/
+      gen00007.pool.parquet       the rows model_7 trains on: sample_id, origin, data columns
+      gen00007.ledger.parquet     one row per pool row (in_pool=True) plus one per candidate
+                                  that curation dropped for this pool (in_pool=False)
+      gen00007.manifest.json      sha256 of both files + the previous manifest's sha256
+
+Ledger columns: ``sample_id``, ``generation`` (the pool's), ``origin`` (``real`` or
+``gen:<k>``), ``model_id`` (``<variant>/seed<s>/gen<k>``, ``""`` for real rows),
+``parent_id`` (the prompt's sample id for LM continuations, else ``""``),
+``content_hash``, ``in_pool``, and ``filter.<name>`` per filter: ``""`` kept, the reason
+when this filter dropped the row, ``"-"`` when it did not look at the row (an earlier
+filter dropped it, or the row entered the pool without passing this generation's
+curation: real rows, rows carried over from earlier pools).
+
+Pool data columns: ``x0..x{d-1}`` (vectors), ``value`` (categorical), or ``tokens``
+(list of int) and ``text`` (decoded by the source) for text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genloop.core.errors import DataError
+from genloop.core.run_dir import atomic_write_with
+from genloop.curation.filters.base import NOT_SEEN
+from genloop.provenance.manifest import generation_stem, write_manifest
+
+LEDGER_DIR = "ledger"
+REAL_ORIGIN = "real"
+
+
+def unit_folder(variant: str, seed: int) -> str:
+    """The ledger folder name of one unit (the runner's unit id)."""
+    return f"{variant}__seed{seed:06d}"
+
+
+def origin_labels(origin: np.ndarray) -> np.ndarray:
+    """``real`` / ``gen:<k>`` for integer origins (``-1`` real)."""
+    origin = np.asarray(origin)
+    return np.where(origin < 0, REAL_ORIGIN, np.char.add("gen:", origin.astype(str))).astype(object)
+
+
+@dataclass
+class Curated:
+    """What one generation's curation saw and decided (for the next pool's ledger).
+
+    Attributes
+    ----------
+    ids : ndarray of str, shape (m,)
+        Sample ids of every row that passed through the filters.
+    verdicts : dict
+        Filter name → reasons array of shape (m,) (see :meth:`Pipeline.apply`).
+    dropped : Pool or None
+        The rows the filters dropped.
+    """
+
+    ids: np.ndarray
+    verdicts: dict[str, np.ndarray] = field(default_factory=dict)
+    dropped: object = None
+
+
+class LedgerWriter:
+    """Writes one unit's pool data, ledger and manifest per generation.
+
+    Parameters
+    ----------
+    directory : Path
+        The unit's ledger folder (created).
+    variant, seed :
+        The unit, for model ids.
+    filter_names : list of str
+        The curation filters, one ``filter.<name>`` column each.
+    decode : callable, optional
+        ``decode(tokens) -> str`` for text pools.
+    """
+
+    def __init__(self, directory: Path, variant: str, seed: int, filter_names=(), decode=None):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # A unit is written by one process at a time, so temporaries found here were left
+        # by a killed earlier attempt (atomic writes leave at worst a stray .tmp file).
+        for stray in self.directory.glob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        self.variant, self.seed = variant, seed
+        self.filter_names = list(filter_names)
+        self.decode = decode
+
+    def model_ids(self, origin: np.ndarray) -> np.ndarray:
+        prefix = f"{self.variant}/seed{self.seed}/gen"
+        origin = np.asarray(origin)
+        return np.where(origin < 0, "", np.char.add(prefix, origin.astype(str))).astype(object)
+
+    def _rows(self, pool, generation: int, in_pool: bool, curated: Curated | None) -> dict:
+        ids = pool.ids
+        columns = {
+            "sample_id": ids,
+            "generation": np.full(len(pool), generation, dtype=np.int64),
+            "origin": origin_labels(pool.origin),
+            "model_id": self.model_ids(pool.origin),
+            "parent_id": pool.parent_ids(),
+            "content_hash": np.asarray(pool.hashes, dtype=object),
+            "in_pool": np.full(len(pool), in_pool),
+        }
+        where = None
+        if curated is not None and len(curated.ids):
+            where = pd.Index(curated.ids).get_indexer(ids)
+        for name in self.filter_names:
+            reasons = np.full(len(pool), NOT_SEEN, dtype=object)
+            if where is not None and name in curated.verdicts:
+                seen = where >= 0
+                reasons[seen] = np.asarray(curated.verdicts[name], dtype=object)[where[seen]]
+            columns[f"filter.{name}"] = reasons
+        return columns
+
+    def write(self, generation: int, pool, curated: Curated | None = None) -> None:
+        """Write generation ``generation``'s pool data, ledger and manifest (atomically).
+
+        Parameters
+        ----------
+        generation : int
+            The generation whose model trains on ``pool``.
+        pool : Pool
+        curated : Curated, optional
+            The curation that made this pool (its dropped rows join the ledger).
+        """
+        import pyarrow as pa
+
+        stem = generation_stem(generation)
+        frames = [self._rows(pool, generation, True, curated)]
+        if curated is not None and curated.dropped is not None and len(curated.dropped):
+            frames.append(self._rows(curated.dropped, generation, False, curated))
+        ledger = {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
+        data = {"sample_id": frames[0]["sample_id"], "origin": frames[0]["origin"]}
+        data |= pool_columns(pool.X, self.decode)
+        names = {f"{stem}.pool.parquet": pa.table(data), f"{stem}.ledger.parquet": pa.table(ledger)}
+        for name, table in names.items():
+            _write_table(self.directory / name, table)
+        unit = unit_folder(self.variant, self.seed)
+        write_manifest(self.directory, unit, generation, {n: t.num_rows for n, t in names.items()})
+
+
+def _write_table(path: Path, table) -> None:
+    import pyarrow.parquet as pq
+
+    # No pandas schema metadata: the bytes depend on the rows only, so a resumed run
+    # rewrites a generation byte for byte.
+    atomic_write_with(path, lambda tmp: pq.write_table(table, tmp, store_schema=False))
+
+
+def pool_columns(X: np.ndarray, decode=None) -> dict:
+    """The data columns of a pool (see the module docstring)."""
+    import pyarrow as pa
+
+    if X.dtype == object:
+        tokens = pa.array([np.asarray(row, dtype=np.int64) for row in X], type=pa.list_(pa.int64()))
+        columns = {"tokens": tokens}
+        if decode is not None:
+            columns["text"] = np.array([decode(row) for row in X], dtype=object)
+        return columns
+    if X.ndim == 2:
+        return {f"x{j}": np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])}
+    return {"value": np.asarray(X)}
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def unit_dirs(run_dir) -> dict[tuple[str, int], Path]:
+    """Every unit ledger folder of a run: ``(variant, seed) -> path``."""
+    root = Path(run_dir) / LEDGER_DIR
+    found = {}
+    for path in sorted(root.glob("*__seed*")) if root.is_dir() else []:
+        variant, _, seed = path.name.rpartition("__seed")
+        if path.is_dir() and seed.isdigit():
+            found[(variant, int(seed))] = path
+    return found
+
+
+def find_unit(run_dir, variant: str | None = None,
+              seed: int | None = None) -> tuple[str, int, Path]:
+    """The ledger folder of one unit.
+
+    ``variant`` may be omitted when the run has one; ``seed`` defaults to the lowest seed.
+    """
+    units = unit_dirs(run_dir)
+    if not units:
+        raise DataError(f"{run_dir} has no provenance ledger (ledger off, or a fast engine ran)")
+    variants = sorted({v for v, _ in units})
+    if variant is None:
+        if len(variants) > 1:
+            raise DataError(f"{run_dir} has variants {', '.join(variants)}; name one with variant")
+        variant = variants[0]
+    seeds = sorted(s for v, s in units if v == variant)
+    if not seeds:
+        raise DataError(f"{run_dir} has no ledger for variant {variant!r}; it has "
+                        f"{', '.join(variants)}")
+    if seed is None:
+        seed = seeds[0]
+    if (variant, seed) not in units:
+        raise DataError(f"{run_dir} has no ledger for variant {variant!r} seed {seed}; seeds: "
+                        f"{', '.join(map(str, seeds))}")
+    return variant, seed, units[(variant, seed)]
+
+
+def _read(path: Path) -> pd.DataFrame:
+    from genloop.core.run_dir import read_parquet
+
+    return read_parquet(path)
+
+
+def load_pool(run_dir, generation: int, variant: str | None = None,
+              seed: int | None = None) -> pd.DataFrame:
+    """The rows generation ``generation``'s model trained on.
+
+    Parameters
+    ----------
+    run_dir : path
+    generation : int
+    variant : str, optional
+        Needed when the run has several variants.
+    seed : int, optional
+        Default: the lowest seed with a ledger.
+
+    Returns
+    -------
+    DataFrame
+        ``sample_id``, ``origin`` and the data columns (``x0..``, ``value`` or
+        ``tokens``/``text``), one row per pool row, in pool order.
+    """
+    _, _, directory = find_unit(run_dir, variant, seed)
+    path = directory / f"{generation_stem(generation)}.pool.parquet"
+    if not path.is_file():
+        raise DataError(f"no pool for generation {generation} in {directory}")
+    return _read(path)
+
+
+def load_ledger(run_dir, variant: str | None = None, seed: int | None = None,
+                generation: int | None = None) -> pd.DataFrame:
+    """Ledger rows of one unit: one generation, or all generations concatenated.
+
+    Returns
+    -------
+    DataFrame
+        The ledger columns (module docstring), ordered by generation.
+    """
+    _, _, directory = find_unit(run_dir, variant, seed)
+    if generation is not None:
+        path = directory / f"{generation_stem(generation)}.ledger.parquet"
+        if not path.is_file():
+            raise DataError(f"no ledger for generation {generation} in {directory}")
+        return _read(path)
+    files = sorted(directory.glob("gen*.ledger.parquet"))
+    if not files:
+        raise DataError(f"{directory} holds no ledger files")
+    return pd.concat([_read(f) for f in files], ignore_index=True)
+
+
+def verify(run_dir) -> list[str]:
+    """Check every unit's manifest chain; one line per problem (empty: intact).
+
+    Units that meta.json says should have a ledger but have none are problems too.
+    """
+    import json
+
+    from genloop.provenance.manifest import verify_unit
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise DataError(f"{run_dir} is not a genloop run directory (no config.yaml)")
+    problems = []
+    units = unit_dirs(run_dir)
+    for (variant, seed), directory in units.items():
+        problems += verify_unit(directory, f"variant {variant}, seed {seed}")
+    try:
+        meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    planned = meta.get("ledger") or {}
+    for variant, state in planned.items():
+        if str(state).startswith("on"):
+            for seed in meta.get("seeds") or []:
+                done = (run_dir / "units" / f"{unit_folder(variant, seed)}.parquet").is_file()
+                if done and (variant, seed) not in units:
+                    problems.append(f"variant {variant}, seed {seed}: ledger folder missing")
+    return problems
