@@ -115,9 +115,9 @@ def test_fast_engine_keeps_no_ledger_and_says_so(tmp_path):
 
 
 def test_ledger_auto_turns_off_above_the_file_limit(tmp_path, monkeypatch):
-    import genloop.core.runner as runner
+    import genloop.provenance.ledger as ledger
 
-    monkeypatch.setattr(runner, "LEDGER_FILE_LIMIT", 10)
+    monkeypatch.setattr(ledger, "LEDGER_FILE_LIMIT", 10)
     run = genloop.run(BASE | {"engine": "samples"}, out=tmp_path / "r")
     assert run.meta["ledger"]["default"].startswith("off: the run would write 30 ledger files")
     assert "ledger off" in run.meta["engine"]["default"]

@@ -149,6 +149,33 @@ def _run_batch(config, ctx):
     return run_batch(config, ctx)
 
 
+def _ledger_plan(variants: dict, seeds: list[int]) -> dict[str, str]:
+    """Per variant: ``"on"`` or ``"off: <why>"``.
+
+    ``ledger: auto`` is on for the sample loop unless the whole run would write more than
+    :data:`~genloop.provenance.ledger.LEDGER_FILE_LIMIT` generation files; the fast
+    engines keep no samples.
+    """
+    from genloop.provenance import ledger
+
+    plan, files = {}, 0
+    for variant, config in variants.items():
+        engine = _batch_engine(config)
+        if engine:
+            plan[variant] = f"off: the {engine} engine keeps no samples"
+        elif config.ledger == "off":
+            plan[variant] = "off: ledger: off"
+        else:
+            plan[variant] = "on"
+            files += 3 * len(seeds) * (config.generations + 1)
+    if files > ledger.LEDGER_FILE_LIMIT:
+        for variant, config in variants.items():
+            if plan.get(variant) == "on" and config.ledger == "auto":
+                plan[variant] = (f"off: the run would write {files:,} ledger files "
+                                 f"(> {ledger.LEDGER_FILE_LIMIT:,}); set ledger: on to force it")
+    return plan
+
+
 BENCH = Bench(
     name="collapse",
     config_model=CollapseConfig,
@@ -156,4 +183,5 @@ BENCH = Bench(
     plot=plot,
     batch_engine=_batch_engine,
     run_batch=_run_batch,
+    ledger_plan=_ledger_plan,
 )

@@ -22,8 +22,8 @@ import numpy as np
 
 from genloop.core.errors import GenloopError
 from genloop.core.rng import generator
-from genloop.curation.filters.base import NOT_SEEN, Batch, CurationContext, build_pipeline
-from genloop.provenance.ledger import Curated
+from genloop.curation.filters.base import Batch, CurationContext, build_pipeline
+from genloop.provenance.ledger import NOT_SEEN, Curated
 from genloop.provenance.pool import REAL, Pool
 
 # Curation hook: takes the candidate pool and the generation, returns the kept rows.

@@ -106,6 +106,10 @@ class Bench:
     run_batch : callable or None
         ``run_batch(config, batch_context) -> str``: run every seed of a variant as one
         unit; returns the engine path that ran.
+    ledger_plan : callable or None
+        ``ledger_plan(variants, seeds) -> {variant: "on" | "off: <why>"}``: which variants
+        keep a provenance ledger. The runner then hands a variant's units
+        ``extra["ledger_dir"]``. ``None``: the bench keeps no ledger.
     """
 
     name: str
@@ -114,3 +118,4 @@ class Bench:
     plot: Callable | None = None
     batch_engine: Callable | None = None
     run_batch: Callable | None = None
+    ledger_plan: Callable | None = None

@@ -202,6 +202,9 @@ def _sorted_metrics(frames: list[pd.DataFrame]) -> pd.DataFrame:
     })
 
 
+LEDGER_DIR = "ledger"  # provenance ledgers, one folder per unit (genloop.provenance.ledger)
+
+
 class RunDir:
     """One run directory on disk."""
 
@@ -262,6 +265,10 @@ class RunDir:
 
     def partial_dir(self, unit: str) -> Path:
         return self.path / "units" / f"{unit}.partial"
+
+    def ledger_dir(self, unit: str) -> Path:
+        """Where a unit's provenance ledger goes (the ledger writer creates it)."""
+        return self.path / LEDGER_DIR / unit
 
     def artifact_dir(self, unit: str) -> Path:
         path = self.path / "artifacts" / unit

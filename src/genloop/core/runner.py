@@ -86,37 +86,16 @@ def unit_id(variant: str, seeds: list[int], engine: str | None) -> str:
     return batch_unit_name(variant, seeds) if engine else unit_name(variant, seeds[0])
 
 
-# Above this many ledger files (3 per generation per seed) `ledger: auto` turns the
-# ledger off: a million small Parquet files cost more than the simulation they record.
-LEDGER_FILE_LIMIT = 20_000
-
-
 def ledger_plan(recipe: Recipe) -> dict[str, str]:
-    """Per variant: ``"on"``, or ``"off: <why>"`` (collapse recipes with a ``ledger`` key).
+    """Per variant: ``"on"``, or ``"off: <why>"``; empty when the bench keeps no ledger.
 
-    ``ledger: auto`` is on for the sample loop unless the whole run would write more than
-    :data:`LEDGER_FILE_LIMIT` generation files; the fast engines keep no samples.
+    The bench decides (its :attr:`~genloop.core.bench.Bench.ledger_plan` hook): which of
+    its configs keep a provenance ledger depends on the bench's own loop.
     """
     bench = resolve("bench", recipe.bench)
-    plan, files = {}, 0
-    for variant, config in recipe.variants.items():
-        setting = getattr(config, "ledger", None)
-        if setting is None:
-            continue
-        engine = bench.batch_engine(config) if bench.batch_engine else None
-        if engine:
-            plan[variant] = f"off: the {engine} engine keeps no samples"
-        elif setting == "off":
-            plan[variant] = "off: ledger: off"
-        else:
-            plan[variant] = "on"
-            files += 3 * len(recipe.seeds) * (config.generations + 1)
-    if files > LEDGER_FILE_LIMIT:
-        for variant, config in recipe.variants.items():
-            if plan.get(variant) == "on" and config.ledger == "auto":
-                plan[variant] = (f"off: the run would write {files:,} ledger files "
-                                 f"(> {LEDGER_FILE_LIMIT:,}); set ledger: on to force it")
-    return plan
+    if bench.ledger_plan is None:
+        return {}
+    return bench.ledger_plan(recipe.variants, recipe.seeds)
 
 
 def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance,
@@ -136,9 +115,7 @@ def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance,
 
     extra = {"variant": variant}
     if ledger and not engine:
-        from genloop.provenance.ledger import LEDGER_DIR
-
-        extra["ledger_dir"] = run_dir.path / LEDGER_DIR / unit
+        extra["ledger_dir"] = run_dir.ledger_dir(unit)
     common = dict(artifact_dir=run_dir.artifact_dir(unit), advance=advance,
                   checkpoint=checkpoint, restore=restore, extra=extra)
     if engine:

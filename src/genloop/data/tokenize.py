@@ -108,7 +108,7 @@ class HFTokenizer:
     name = "hf"
 
     def __init__(self, path: str):
-        from genloop.families.lm_base import load_hf
+        from genloop.data.hub import load_hf
 
         self.path = path
         self.tokenizer = load_hf("AutoTokenizer", path)

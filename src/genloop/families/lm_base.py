@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import numbers
-from pathlib import Path
 
 import numpy as np
 
 from genloop.core.errors import ConfigError
+from genloop.data.hub import load_hf
 from genloop.families.lm_generate import check_family_watermark
 from genloop.families.torch_utils import gpt_class, resolve_device
 
@@ -23,31 +23,6 @@ from genloop.families.torch_utils import gpt_class, resolve_device
 # but each generation would repeat them).
 _BASES: dict[str, dict] = {}
 _BASE_VERSION = 1  # bump when pretraining changes, so stale cached bases are not reused
-
-
-def load_hf(kind: str, path: str):
-    """``transformers.<kind>.from_pretrained(path)`` safely, or one clear line on failure."""
-    try:
-        import transformers
-    except ImportError:
-        raise ConfigError(
-            f"loading {path!r} needs transformers: pip install 'genloop[neural]'"
-        ) from None
-    local = Path(path).expanduser()
-    options = {"trust_remote_code": False, "local_files_only": local.is_dir()}
-    if kind != "AutoTokenizer":
-        options["use_safetensors"] = True
-    try:
-        return getattr(transformers, kind).from_pretrained(
-            str(local if local.is_dir() else path), **options
-        )
-    except Exception as exc:  # offline, unknown id, pickle-only weights: all one line
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise ConfigError(
-            f"cannot load {path!r} ({reason}); download it where you are online (e.g. "
-            f"`huggingface-cli download {path} --local-dir DIR`, safetensors weights) and "
-            "set family.model (and source.tokenizer: hf:DIR) to that local DIR"
-        ) from None
 
 
 class BaseModelMixin:

@@ -29,11 +29,17 @@ import numpy as np
 import pandas as pd
 
 from genloop.core.errors import DataError
-from genloop.core.run_dir import atomic_write_with
-from genloop.curation.filters.base import NOT_SEEN
+from genloop.core.run_dir import (
+    LEDGER_DIR,  # noqa: E402, F401  (readers import it from here)
+    atomic_write_with,
+)
 from genloop.provenance.manifest import generation_stem, write_manifest
 
-LEDGER_DIR = "ledger"
+# the verdict of a filter for a row an earlier filter already dropped
+NOT_SEEN = "-"
+# Above this many ledger files (3 per generation per seed) `ledger: auto` turns the
+# ledger off: a million small Parquet files cost more than the simulation they record.
+LEDGER_FILE_LIMIT = 20_000
 REAL_ORIGIN = "real"
 
 

@@ -16,6 +16,7 @@ one run, or of several (variants or seeds run side by side) taken together.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -170,9 +171,15 @@ def summary_lines(metrics: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
 
 def load_metrics(run_dirs) -> pd.DataFrame:
     """The metrics of one or more run directories (e.g. variants run side by side)."""
-    from genloop import api
+    from genloop.core.errors import DataError
+    from genloop.core.run_dir import RunDir
 
-    return pd.concat([api.load(path).metrics for path in run_dirs], ignore_index=True)
+    frames = []
+    for path in run_dirs:
+        if not Path(path).is_dir():
+            raise DataError(f"run directory not found: {path}")
+        frames.append(RunDir(path).metrics())
+    return pd.concat(frames, ignore_index=True)
 
 
 def main(argv: list[str] | None = None) -> None:

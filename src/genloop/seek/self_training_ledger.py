@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genloop.curation.filters.base import NOT_SEEN
+from genloop.provenance.ledger import NOT_SEEN
 
 LEDGER_FILE = "ledger.parquet"
 _DIGIT_CHARS = "0123456789abcdef"

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from genloop.core.errors import ConfigError
+from genloop.provenance.ledger import NOT_SEEN
 
 KEPT = ""  # the reason recorded for a row a filter keeps
-NOT_SEEN = "-"  # the verdict of a filter for a row an earlier filter already dropped
 
 
 @dataclass
