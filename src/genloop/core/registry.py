@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from genloop.core.errors import ConfigError, GenloopError
 
-FAMILIES: dict[str, str] = {
+FAMILIES: dict[str, Any] = {
     "categorical": "genloop.families.categorical:Categorical",
     "gaussian": "genloop.families.gaussian:Gaussian",
     "gmm": "genloop.families.gmm:GaussianMixture",
@@ -27,7 +28,7 @@ FAMILIES: dict[str, str] = {
     "causal_lm": "genloop.families.causal_lm:CausalLM",
 }
 
-SOURCES: dict[str, str] = {
+SOURCES: dict[str, Any] = {
     "gaussian": "genloop.data.synthetic:GaussianSource",
     "gmm": "genloop.data.synthetic:MixtureSource",
     "zipf": "genloop.data.synthetic:ZipfSource",
@@ -45,7 +46,7 @@ SOURCES: dict[str, str] = {
     "spam": "genloop.data.spam:SpamSource",
 }
 
-METRICS: dict[str, str] = {
+METRICS: dict[str, Any] = {
     # discrete
     "support_size": "genloop.metrics.discrete:SupportSize",
     "states_lost": "genloop.metrics.discrete:StatesLost",
@@ -79,7 +80,7 @@ METRICS: dict[str, str] = {
 }
 
 # curation filters: ``keep(batch) -> (mask, reasons)`` (genloop.curation.filters.base)
-FILTERS: dict[str, str] = {
+FILTERS: dict[str, Any] = {
     "dedup": "genloop.curation.filters.dedup:Dedup",
     "quality": "genloop.curation.filters.quality:Quality",
     "verifier": "genloop.curation.filters.verifier:Verifier",
@@ -89,7 +90,7 @@ FILTERS: dict[str, str] = {
     "isolation": "genloop.curation.filters.isolation:Isolation",
 }
 
-BENCHES: dict[str, str] = {
+BENCHES: dict[str, Any] = {
     "collapse": "genloop.collapse.bench:BENCH",
     "dynamics": "genloop.dynamics:BENCH",
     "seek": "genloop.seek:BENCH",
@@ -116,8 +117,43 @@ def resolve(kind: str, name: str) -> Any:
     if name not in table:
         known = ", ".join(sorted(table))
         raise ConfigError(f"unknown {kind} {name!r}; known {kind} names: {known}")
-    module_name, attribute = table[name].split(":")
+    entry = table[name]
+    if not isinstance(entry, str):
+        return entry  # registered as an object (register(kind, name, SomeClass))
+    module_name, attribute = entry.split(":")
     return getattr(importlib.import_module(module_name), attribute)
+
+
+def register(kind: str, name: str, target: Any, *, replace: bool = False) -> None:
+    """Make ``target`` available to recipes as ``{name: <name>}`` under ``kind``.
+
+    This is how a plugin adds a family, source, metric, filter or bench without editing
+    genloop: recipes still name components, never import paths.
+
+    Parameters
+    ----------
+    kind : {"family", "source", "metric", "filter", "bench"}
+    name : str
+        The name recipes use.
+    target : class, object or str
+        The component (a class; for ``bench`` a :class:`~genloop.core.bench.Bench`), or
+        a ``"module:attribute"`` string imported on first use. An object registered at
+        run time lives in this process only: serial runs see it; the local pool (spawned
+        workers) and Ray need the ``"module:attribute"`` form (and the
+        module importable there).
+    replace : bool, default False
+        Allow redefining an existing name (otherwise a :class:`ConfigError`).
+    """
+    if kind not in _KINDS:
+        raise ConfigError(f"unknown component kind {kind!r}; known: {', '.join(_KINDS)}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ConfigError(f"{kind} name {name!r} must be letters, digits, '_' or '-'")
+    table = _KINDS[kind]
+    if name in table and not replace and table[name] != target:
+        raise ConfigError(
+            f"{kind} {name!r} is already registered; pass replace=True to redefine it"
+        )
+    table[name] = target
 
 
 class ComponentSpec(BaseModel):
