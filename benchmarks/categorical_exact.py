@@ -21,7 +21,8 @@ import argparse
 import numpy as np
 from _common import machine_summary, report, timed
 
-from genloop.collapse.fast import ExactCategorical, PoolPlan, limited_threads
+from genloop.collapse.fast import ExactCategorical, limited_threads
+from genloop.collapse.policy import MixingPolicy
 
 
 def entropy_of_counts(counts, total):
@@ -33,7 +34,7 @@ def entropy_of_counts(counts, total):
 def exact_path(original_counts, m, generations):
     seeds = original_counts.shape[0]
     simulator = ExactCategorical(
-        original_counts, PoolPlan.from_policy("replace", m), np.arange(seeds)
+        original_counts, MixingPolicy.of("replace", m), np.arange(seeds)
     )
     support, entropy, width = [], [], []
     for fitted in simulator.run(generations, stop_when_absorbed=True):

@@ -20,7 +20,8 @@ import numpy as np
 from _common import best_of, machine_summary, report, timed
 from scipy.special import digamma
 
-from genloop.collapse.fast import PoolPlan, limited_threads, replace_trajectory, simulate_gaussian
+from genloop.collapse.fast import limited_threads, replace_trajectory, simulate_gaussian
+from genloop.collapse.policy import MixingPolicy
 
 
 def exact_path(original, n, generations):
@@ -31,7 +32,7 @@ def exact_path(original, n, generations):
 
 def exact_iterator(original, n, generations):
     """The same through the per-generation iterator the run store consumes."""
-    plan = PoolPlan.from_policy("replace", n)
+    plan = MixingPolicy.of("replace", n)
     seeds = np.arange(original.shape[0])
     log_variance = np.empty((generations + 1, original.shape[0]))
     for fitted in simulate_gaussian(original, plan, seeds, generations):

@@ -27,7 +27,7 @@ from _common import machine_summary, report, timed
 from threadpoolctl import threadpool_limits
 
 from genloop.collapse.fast import BatchedGaussianMixture, batch_key, limited_threads
-from genloop.collapse.fast.plan import batch_generator
+from genloop.collapse.fast.streams import batch_generator
 
 WEIGHTS = np.array([0.5, 0.5])
 MEANS = np.array([[-2.0, 0.0], [2.0, 0.0]])

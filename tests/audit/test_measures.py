@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from genloop.audit.fidelity import categorical_prdc, prdc, text_diversity
-from genloop.audit.projection import parse_mix
 from genloop.audit.splits import status_of
 from genloop.audit.tails import (
     class_finding,
@@ -14,6 +13,7 @@ from genloop.audit.tails import (
     item_counts,
     rare_kept,
 )
+from genloop.collapse.policy import parse_mix
 from genloop.core.errors import ConfigError
 
 

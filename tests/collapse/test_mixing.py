@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from genloop.collapse.policy import MixingConfig, counts, next_pool
+from genloop.collapse.policy import MixingConfig, MixingPolicy, next_pool
+from genloop.core.errors import ConfigError
 from genloop.provenance.pool import REAL, Pool
 
 
@@ -32,7 +33,8 @@ def make(policy, **kw):
     ],
 )
 def test_counts(config, expected):
-    assert counts(config, 10) == expected
+    assert config.resolve(10).counts() == expected
+    assert MixingPolicy.from_config(config, 10).counts() == expected
 
 
 def test_replace_uses_only_new_rows():
@@ -103,3 +105,41 @@ def test_pool_arrays_round_trip_dense_and_ragged():
     back = Pool.from_arrays(arrays)
     assert [r.tolist() for r in back.X] == [[1, 2, 3], [4], [5, 6]]
     assert back.take(np.array([2, 0])).X[0].tolist() == [5, 6]
+
+
+def test_policy_of_counts():
+    assert MixingPolicy.of("replace", 100) == MixingPolicy("replace", 100, 0, 0, 100)
+    assert MixingPolicy.of("keep_fraction", 100, gamma=0.1) == MixingPolicy(
+        "keep_fraction", 100, 10, 0, 90
+    )
+    # Rounded as for a recipe (half to even); new samples take the rest.
+    assert MixingPolicy.of("mix", 10, alpha=0.5, beta=0.25, gamma=0.25) == MixingPolicy(
+        "mix", 10, 2, 2, 6
+    )
+    assert MixingPolicy.of("mix", 10, alpha=0.3, beta=0.35, gamma=0.35).n_new == 2
+    assert MixingPolicy.of("fresh", 10, gamma=0.3) == MixingPolicy("fresh", 10, 3, 0, 7)
+    assert MixingPolicy.of("accumulate", 7) == MixingPolicy("accumulate", 7, n_new=7)
+    plan = MixingPolicy.of("accumulate_subsample", 7, budget=20)
+    assert (plan.n_new, plan.budget, plan.fixed_size) == (7, 20, False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(name="mix", n=10, alpha=0.5, beta=0.5, gamma=0.5), r"alpha \+ beta \+ gamma"),
+        (dict(name="mix", n=10, alpha=1.2, beta=0.0, gamma=-0.2), "alpha must lie in"),
+        (dict(name="keep_fraction", n=10), "gamma is required"),
+        (dict(name="accumulate_subsample", n=10), "budget"),
+        (dict(name="shuffle", n=10), "mixing policy 'shuffle' is unknown"),
+    ],
+)
+def test_policy_of_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        MixingPolicy.of(**kwargs)
+
+
+def test_policy_rejects_counts_that_do_not_fill_the_pool():
+    with pytest.raises(ConfigError, match="must equal n=10"):
+        MixingPolicy("mix", 10, n_original=3, n_previous=3, n_new=3)
+    with pytest.raises(ConfigError, match="n_previous must be a non-negative integer"):
+        MixingPolicy("mix", 10, n_original=3, n_previous=-1, n_new=8)

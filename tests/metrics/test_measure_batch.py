@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genloop.collapse.fast.drivers import full_covariances
+from genloop.collapse.fast.batched_gmm import full_covariances
 from genloop.data.synthetic import GaussianSource, MixtureSource, ZipfSource
 from genloop.families.categorical import Categorical
 from genloop.families.gaussian import Gaussian

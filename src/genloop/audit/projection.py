@@ -27,6 +27,7 @@ import pandas as pd
 from genloop.audit.inputs import AuditData
 from genloop.audit.splits import Finding, subsample
 from genloop.audit.tails import column_tail_mass, item_counts
+from genloop.collapse.policy import parse_mix
 from genloop.core.errors import ConfigError
 from genloop.metrics.text import rare_words
 
@@ -37,34 +38,6 @@ FAMILIES = {
     "text": {"name": "ngram", "order": 3},
 }
 TEXT_BLOCK_TOKENS = 32
-
-
-def parse_mix(mix) -> dict:
-    """The ``mixing:`` mapping of a policy text: ``replace``, ``keep_fraction=0.2``,
-    ``fresh=0.2``, ``accumulate``, ``accumulate_subsample=500``, ``mix=0.6,0.3,0.1``
-    (alpha, beta, gamma); a mapping passes through."""
-    if isinstance(mix, dict):
-        return dict(mix)
-    if not isinstance(mix, str) or not mix.strip():
-        raise ConfigError(f"--mix must name a mixing policy, got {mix!r}")
-    policy, _, value = mix.strip().partition("=")
-    policy = policy.strip()
-    try:
-        if policy in ("replace", "accumulate") and not value:
-            return {"policy": policy}
-        if policy in ("keep_fraction", "fresh"):
-            return {"policy": policy, "fraction": float(value)}
-        if policy == "accumulate_subsample":
-            return {"policy": policy, "budget": int(value)}
-        if policy == "mix":
-            alpha, beta, gamma = (float(v) for v in value.split(","))
-            return {"policy": policy, "alpha": alpha, "beta": beta, "gamma": gamma}
-    except ValueError:
-        pass
-    raise ConfigError(
-        f"--mix {mix!r} is not a mixing policy; use replace, keep_fraction=0.2, fresh=0.2, "
-        "accumulate, accumulate_subsample=500 or mix=ALPHA,BETA,GAMMA"
-    )
 
 
 def check_projection(mix, generations, synthetic_share) -> None:

@@ -24,7 +24,7 @@ def theory_curve(config: CollapseConfig, metric: str, generations: np.ndarray):
     """
     from genloop.collapse import theory
 
-    if config.family.name != "gaussian" or config.mixing.policy != "replace":
+    if config.family.name != "gaussian" or not config.mixing.resolve(config.n).replaces:
         return None
     estimator = config.family.params.get("estimator", "mle")
     if metric == "log_variance_change":

@@ -26,7 +26,6 @@ from sklearn.base import clone
 
 from genloop.collapse.config import CollapseConfig
 from genloop.collapse.curate_step import Curate, Curation, identity_curation, refill_purpose
-from genloop.collapse.policy import counts, next_pool
 from genloop.core.bench import SeedContext
 from genloop.core.errors import GenloopError
 from genloop.core.registry import build_family, build_metric, build_source
@@ -61,7 +60,7 @@ def sample_candidates(model, n_new: int, seed: int, generation: int, original: P
 
 def draw_fresh(source, config: CollapseConfig, n_fresh: int, seed: int, generation: int,
                round_: int = 0) -> Pool:
-    """Fresh real rows of the ``fresh`` policy, numbered after every earlier real row.
+    """Fresh real rows (a policy that ``draws_fresh``), numbered after every earlier real row.
 
     Round 0 of generation g takes indices ``n + g·n_fresh ...``; refill round r takes
     ``n + (r·G + g)·n_fresh ...`` (G = generations), after all of round 0's.
@@ -161,7 +160,8 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
     original = Pool.real(original_X)
     template = build_family(config.family, source)
     metrics = [build_metric(spec) for spec in config.metrics]
-    n_new, _, n_fresh = counts(config.mixing, config.n)
+    policy = config.mixing.resolve(config.n)
+    n_new, n_fresh = policy.n_new, policy.n_original
     initial_model = fit_model(template, original, seed, 0)
     # Filters learn what they need once per seed (also after a resume: same stream).
     curation = Curation(config, curate)
@@ -169,7 +169,7 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
                                      rng=generator(seed, -1, "curation")))
     ledger = open_ledger(config, ctx, source, curation.names)
     # refill rounds draw fresh real rows too when those pass through the filters
-    refill_fresh = curation.fresh_through_filters(config.mixing.policy == "fresh")
+    refill_fresh = curation.fresh_through_filters(policy.draws_fresh)
 
     # --- resume: continue after the last finished generation, if any --------------------
     start, pool, curation_stats = 0, original, curation.zero_stats()
@@ -215,7 +215,7 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
         def draw(round_: int, model=model, generation=generation):
             candidates = sample_candidates(model, n_new, seed, generation, original, round_)
             fresh = None
-            if config.mixing.policy == "fresh" and (round_ == 0 or refill_fresh):
+            if policy.draws_fresh and (round_ == 0 or refill_fresh):
                 fresh = draw_fresh(source, config, n_fresh, seed, generation, round_)
             return candidates, fresh
 
@@ -223,10 +223,8 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
                                                             seed)
 
         # 4. mix the next pool and write its ledger
-        pool = next_pool(
-            config.mixing, n=config.n, previous=pool, original=original, new=new,
-            rng=generator(seed, generation, "mix"), fresh=fresh,
-        )
+        pool = policy.next_pool(previous=pool, original=original, new=new,
+                                rng=generator(seed, generation, "mix"), fresh=fresh)
         if not len(pool):
             raise curation.empty_pool_error(generation, curation_stats)
         if ledger:

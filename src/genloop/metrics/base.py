@@ -85,6 +85,9 @@ class BatchMetricContext:
     cache : dict
         Kept across the generations of one batch: metrics store quantities of the fixed
         reference data here (quantiles of the original data, holdout moments).
+    parameters : dict
+        Parameter arrays of other model forms (a plugin fast path's, with their
+        ``initial_`` versions), by the names its simulator and metrics agree on.
     """
 
     generation: int
@@ -102,6 +105,7 @@ class BatchMetricContext:
     initial_means: np.ndarray | None = None
     initial_covariances: np.ndarray | None = None
     cache: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
 
 
 class Metric:

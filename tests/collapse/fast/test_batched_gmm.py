@@ -1,6 +1,6 @@
-"""The batched Gaussian-mixture loop: mixing rules, and equivalence with the sklearn loop.
+"""The batched Gaussian-mixture path: mixing rules, and equivalence with the sklearn loop.
 
-The statistical test compares the batched loop with the per-seed loop the Nature paper's
+The statistical test compares the batched path with the per-seed loop the Nature paper's
 notebook runs (sklearn ``GaussianMixture(2).fit`` then ``sample``), by two-sample KS at
 1% on the final largest weight and log determinant of the wider component (seed 30).
 It rejected a batched loop whose sampling ignored the fitted weights (equal weights):
@@ -12,10 +12,12 @@ import pytest
 from scipy import stats
 from sklearn.mixture import GaussianMixture
 
-from genloop.collapse.fast.batched_gmm import mix_batched, simulate_gmm, uniform_subsets
-from genloop.collapse.fast.plan import PoolPlan
+from genloop.collapse.fast.batched_gmm import MixturePath
+from genloop.collapse.fast.simulator import Batch
 from genloop.collapse.fast.threads import limited_threads
+from genloop.collapse.policy import MixingPolicy, uniform_subsets
 from genloop.core.errors import ConfigError
+from genloop.families.gmm import GaussianMixture as MixtureFamily
 
 
 def _labelled(seeds, size, offset):
@@ -33,12 +35,12 @@ def _labelled(seeds, size, offset):
         ("accumulate_subsample", dict(budget=15), {"total": 15}),
     ],
 )
-def test_mix_batched_takes_each_part_without_replacement(policy, kwargs, expected):
+def test_next_rows_takes_each_part_without_replacement(policy, kwargs, expected):
     rng = np.random.default_rng(0)
-    plan = PoolPlan.from_policy(policy, 10, **kwargs)
+    plan = MixingPolicy.of(policy, 10, **kwargs)
     original, previous = _labelled(4, 12, -1000), _labelled(4, 12, 1000)
     new = _labelled(4, plan.n_new, 0)
-    pool = mix_batched(rng, plan, previous, original, new)[..., 0]
+    pool = plan.next_rows(rng, previous, original, new)[..., 0]
     for row in pool:
         assert len(set(row.tolist())) == len(row)  # without replacement
         parts = {
@@ -59,31 +61,36 @@ def test_uniform_subsets_are_uniform():
     np.testing.assert_allclose(frequency, 0.3, atol=0.03)
 
 
-def test_simulate_gmm_yields_every_generation_and_fresh_needs_truth():
+def _path_runs(original, policy, generations, truth=None, **family):
+    """Every generation's (weights, means, full covariances, pool) of a MixturePath."""
+    template = MixtureFamily(**family)
+    seeds = np.arange(len(original))
+    sim = MixturePath(Batch(template, original, seeds, policy, generations, truth))
+    runs = [(*sim.parameters().values(), sim.pool)]
+    for generation in range(1, generations + 1):
+        sim.step(generation)
+        runs.append((*sim.parameters().values(), sim.pool))
+    return runs
+
+
+def test_mixture_path_steps_every_generation_and_fresh_needs_truth():
     original = np.random.default_rng(2).normal(size=(3, 40, 2))
-    plan = PoolPlan.from_policy("keep_fraction", 40, gamma=0.25)
-    fits = list(simulate_gmm(original, plan, range(3), 4, n_components=2))
-    assert [f.generation for f in fits] == [0, 1, 2, 3, 4]
-    assert fits[-1].means.shape == (3, 2, 2) and fits[-1].pool.shape == (3, 40, 2)
-    np.testing.assert_array_equal(fits[0].pool, original)
+    plan = MixingPolicy.of("keep_fraction", 40, gamma=0.25)
+    runs = _path_runs(original, plan, 4, n_components=2)
+    assert len(runs) == 5
+    weights, means, covariances, pool = runs[-1]
+    assert means.shape == (3, 2, 2) and covariances.shape == (3, 2, 2, 2)
+    assert pool.shape == (3, 40, 2)
+    np.testing.assert_array_equal(runs[0][3], original)
+    # the pool keeps 10 distinct original rows per seed
+    for seed in range(3):
+        kept = [row for row in pool[seed] if any(np.array_equal(row, o) for o in original[seed])]
+        assert len(kept) == 10
+    fresh = MixingPolicy.of("fresh", 40, gamma=0.5)
     with pytest.raises(ConfigError, match="needs the ground truth"):
-        next(
-            simulate_gmm(
-                original, PoolPlan.from_policy("fresh", 40, gamma=0.5), range(3), 2, n_components=2
-            )
-        )
+        _path_runs(original, fresh, 2, n_components=2)
     truth = (np.array([0.5, 0.5]), np.zeros((2, 2)), np.stack([np.eye(2)] * 2))
-    fresh = list(
-        simulate_gmm(
-            original,
-            PoolPlan.from_policy("fresh", 40, gamma=0.5),
-            range(3),
-            2,
-            n_components=2,
-            truth=truth,
-        )
-    )
-    assert fresh[-1].pool.shape == (3, 40, 2)
+    assert _path_runs(original, fresh, 2, truth, n_components=2)[-1][3].shape == (3, 40, 2)
 
 
 def _wider_logdet(covariances):
@@ -105,10 +112,10 @@ def test_batched_loop_matches_the_sklearn_loop(seeds):
     rng = np.random.default_rng(30)
     labels = rng.random((seeds, 60)) < 0.5
     original = np.where(labels[..., None], -2.0, 2.0) * [1.0, 0.0] + rng.normal(size=(seeds, 60, 2))
-    plan = PoolPlan.from_policy("replace", 60)
-    *_, last = simulate_gmm(original, plan, range(seeds), 4, n_components=2)
+    plan = MixingPolicy.of("replace", 60)
     with limited_threads(1):
+        weights, _, covariances, _ = _path_runs(original, plan, 4, n_components=2)[-1]
         reference = np.array([_sklearn_loop(original[s], 4, s) for s in range(seeds)])
-    batched = (last.weights.max(axis=1), _wider_logdet(last.covariances))
+    batched = (weights.max(axis=1), _wider_logdet(covariances))
     for ours, theirs in zip(batched, reference.T, strict=True):
         assert stats.ks_2samp(ours, theirs).pvalue > 0.01

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from genloop.collapse.fast.exact_categorical import ExactCategorical
-from genloop.collapse.fast.plan import PoolPlan
+from genloop.collapse.policy import MixingPolicy
 from genloop.core.errors import ConfigError, DataError
 
 K = 8
@@ -42,10 +42,10 @@ def reference_step(rng, counts, original_items, plan):
     probabilities = counts / counts.sum(axis=1, keepdims=True)
     cumulative = np.cumsum(probabilities, axis=1)
     cumulative[:, -1] = np.inf
-    parts = [_items(counts)] if plan.policy.startswith("accumulate") else []
+    parts = [_items(counts)] if plan.name.startswith("accumulate") else []
     if plan.n_previous:
         parts.append(_subset(rng, _items(counts), plan.n_previous))
-    if plan.policy == "fresh":
+    if plan.name == "fresh":
         u = rng.random((counts.shape[0], plan.n_original))
         parts.append((u[..., None] >= np.cumsum(ZIPF)[None, None, :-1]).sum(axis=2))
     elif plan.n_original:
@@ -54,7 +54,7 @@ def reference_step(rng, counts, original_items, plan):
         u = rng.random((counts.shape[0], plan.n_new))
         parts.append((u[..., None] >= cumulative[:, None, :]).sum(axis=2))
     pool = np.concatenate(parts, axis=1)
-    if plan.policy == "accumulate_subsample" and pool.shape[1] > plan.budget:
+    if plan.name == "accumulate_subsample" and pool.shape[1] > plan.budget:
         pool = _subset(rng, pool, plan.budget)
     return _counts(pool, counts.shape[1])
 
@@ -69,7 +69,7 @@ def test_absorption_time_and_state_match_reference():
     rng = np.random.default_rng(20)
     seeds, n = 1000, 25
     original = np.stack([rng.multinomial(n, ZIPF) for _ in range(seeds)])
-    plan = PoolPlan.from_policy("replace", n)
+    plan = MixingPolicy.of("replace", n)
     sim = ExactCategorical(original, plan, np.arange(seeds))
     *_, generation = sim.run(5000, stop_when_absorbed=True)
     assert sim.all_absorbed
@@ -118,7 +118,7 @@ def test_mixing_policies_match_reference(policy, kwargs):
     rng = np.random.default_rng(21)
     seeds, n, generations = 800, 20, 15
     original = np.stack([rng.multinomial(n, ZIPF) for _ in range(seeds)])
-    plan = PoolPlan.from_policy(policy, n, **kwargs)
+    plan = MixingPolicy.of(policy, n, **kwargs)
     *_, exact = ExactCategorical(original, plan, np.arange(seeds), truth=ZIPF).run(generations)
     counts, original_items = original.copy(), _items(original)
     for _ in range(generations):
@@ -140,7 +140,7 @@ def test_mixing_policies_match_reference(policy, kwargs):
 def test_lost_states_never_return_and_the_layout_shrinks():
     rng = np.random.default_rng(0)
     original = np.stack([rng.multinomial(500, np.full(200, 1 / 200)) for _ in range(5)])
-    sim = ExactCategorical(original, PoolPlan.from_policy("replace", 50), range(5))
+    sim = ExactCategorical(original, MixingPolicy.of("replace", 50), range(5))
     previous = sim.snapshot().dense_counts() > 0
     for generation in sim.run(30):
         present = generation.dense_counts() > 0
@@ -154,7 +154,7 @@ def test_lost_states_never_return_and_the_layout_shrinks():
 def test_smoothing_keeps_every_state_possible():
     original = np.zeros((2, 4), dtype=int)
     original[:, 0] = 10
-    sim = ExactCategorical(original, PoolPlan.from_policy("replace", 200), [0, 1], smoothing=1.0)
+    sim = ExactCategorical(original, MixingPolicy.of("replace", 200), [0, 1], smoothing=1.0)
     np.testing.assert_allclose(sim.snapshot().probabilities()[0], [11 / 14, 1 / 14, 1 / 14, 1 / 14])
     generation = sim.step()
     assert np.all(generation.dense_counts()[:, 1:].sum(axis=1) > 0)
@@ -162,7 +162,7 @@ def test_smoothing_keeps_every_state_possible():
 
 def test_runs_are_deterministic_given_seeds_and_config():
     original = np.random.default_rng(0).multinomial(30, ZIPF, size=4)
-    plan = PoolPlan.from_policy("mix", 30, alpha=0.5, beta=0.3, gamma=0.2)
+    plan = MixingPolicy.of("mix", 30, alpha=0.5, beta=0.3, gamma=0.2)
 
     def final(seeds):
         *_, generation = ExactCategorical(original, plan, seeds).run(5)
@@ -173,7 +173,7 @@ def test_runs_are_deterministic_given_seeds_and_config():
 
 
 def test_bad_inputs_raise_one_line_errors():
-    plan = PoolPlan.from_policy("replace", 5)
+    plan = MixingPolicy.of("replace", 5)
     with pytest.raises(DataError, match="2-D integer array"):
         ExactCategorical(np.ones((2, 3)) / 3, plan, [0, 1])
     with pytest.raises(DataError, match="positive total"):
@@ -182,9 +182,9 @@ def test_bad_inputs_raise_one_line_errors():
         ExactCategorical(np.ones((1, 3), dtype=int), plan, [0], smoothing=-1)
     with pytest.raises(ConfigError, match="needs the ground truth"):
         ExactCategorical(
-            np.ones((1, 3), dtype=int), PoolPlan.from_policy("fresh", 3, gamma=0.5), [0]
+            np.ones((1, 3), dtype=int), MixingPolicy.of("fresh", 3, gamma=0.5), [0]
         )
     with pytest.raises(ConfigError, match="exceed the smallest original data size"):
         ExactCategorical(
-            np.ones((1, 3), dtype=int), PoolPlan.from_policy("keep_fraction", 10, gamma=0.5), [0]
+            np.ones((1, 3), dtype=int), MixingPolicy.of("keep_fraction", 10, gamma=0.5), [0]
         )

@@ -15,7 +15,7 @@ from scipy.special import digamma
 
 from genloop.collapse.fast.exact_gaussian import ExactGaussian, simulate_gaussian
 from genloop.collapse.fast.gaussian_trajectory import replace_trajectory
-from genloop.collapse.fast.plan import PoolPlan
+from genloop.collapse.policy import MixingPolicy
 from genloop.core.errors import ConfigError, DataError
 
 
@@ -37,10 +37,10 @@ def reference_loop(original, plan, generations, estimator, rng, truth=None):
     pool = original
     for _ in range(generations):
         mean, cov = _fit(pool, estimator)
-        parts = [pool] if plan.policy.startswith("accumulate") else []
+        parts = [pool] if plan.name.startswith("accumulate") else []
         if plan.n_previous:
             parts.append(_subset(rng, pool, plan.n_previous))
-        if plan.policy == "fresh":
+        if plan.name == "fresh":
             z = rng.standard_normal((pool.shape[0], plan.n_original, pool.shape[2]))
             parts.append(truth[0] + z @ np.linalg.cholesky(truth[1]).T)
         elif plan.n_original:
@@ -49,7 +49,7 @@ def reference_loop(original, plan, generations, estimator, rng, truth=None):
             z = rng.standard_normal((pool.shape[0], plan.n_new, pool.shape[2]))
             parts.append(mean[:, None, :] + z @ np.swapaxes(np.linalg.cholesky(cov), 1, 2))
         pool = np.concatenate(parts, axis=1)
-        if plan.policy == "accumulate_subsample" and pool.shape[1] > plan.budget:
+        if plan.name == "accumulate_subsample" and pool.shape[1] > plan.budget:
             pool = _subset(rng, pool, plan.budget)
     return _fit(pool, estimator)
 
@@ -69,7 +69,7 @@ def test_one_dimensional_log_variance_matches_reference_and_theory():
     rng = np.random.default_rng(10)
     seeds, n, generations = 1000, 20, 40
     original = rng.normal(size=(seeds, n, 1))
-    plan = PoolPlan.from_policy("replace", n)
+    plan = MixingPolicy.of("replace", n)
     exact = _final(ExactGaussian(original, plan, np.arange(seeds)), generations)
     _, ref_cov = reference_loop(original, plan, generations, "mle", rng)
     exact_lv = np.log(exact.covariances[:, 0, 0])
@@ -89,7 +89,7 @@ def test_three_dimensional_log_variance_matches_reference():
     seeds, n, generations = 600, 20, 30
     cov = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, -0.4], [0.2, -0.4, 0.7]])
     original = rng.normal(size=(seeds, n, 3)) @ np.linalg.cholesky(cov).T
-    plan = PoolPlan.from_policy("replace", n)
+    plan = MixingPolicy.of("replace", n)
     exact = _final(ExactGaussian(original, plan, np.arange(seeds), "unbiased"), generations)
     _, ref_cov = reference_loop(original, plan, generations, "unbiased", rng)
     pairs = [
@@ -124,7 +124,7 @@ def test_mixing_policies_match_reference(policy, kwargs, max_points):
     seeds, n, generations = 600, 20, 12
     truth = (np.array([0.0, 5.0]), np.diag([1.0, 9.0]))
     original = rng.normal(size=(seeds, n, 2)) * [1.0, 3.0] + [0.0, 5.0]
-    plan = PoolPlan.from_policy(policy, n, **kwargs)
+    plan = MixingPolicy.of(policy, n, **kwargs)
     simulator = ExactGaussian(original, plan, np.arange(seeds), max_points=max_points, truth=truth)
     exact = _final(simulator, generations)
     ref_mean, ref_cov = reference_loop(original, plan, generations, "mle", rng, truth)
@@ -141,7 +141,7 @@ def test_mixing_policies_match_reference(policy, kwargs, max_points):
 
 def test_generation_zero_is_the_fit_of_the_original_data():
     original = np.random.default_rng(0).normal(size=(3, 10, 2))
-    sim = ExactGaussian(original, PoolPlan.from_policy("replace", 10), [0, 1, 2], "unbiased")
+    sim = ExactGaussian(original, MixingPolicy.of("replace", 10), [0, 1, 2], "unbiased")
     first = sim.snapshot()
     mean, cov = _fit(original, "unbiased")
     assert first.generation == 0
@@ -151,7 +151,7 @@ def test_generation_zero_is_the_fit_of_the_original_data():
 
 def test_runs_are_deterministic_given_seeds_and_config():
     original = np.random.default_rng(0).normal(size=(4, 30, 1))
-    plan = PoolPlan.from_policy("mix", 30, alpha=0.5, beta=0.3, gamma=0.2)
+    plan = MixingPolicy.of("mix", 30, alpha=0.5, beta=0.3, gamma=0.2)
 
     def final(seeds):
         return _final(ExactGaussian(original, plan, seeds, max_points=3), 5).covariances
@@ -162,7 +162,7 @@ def test_runs_are_deterministic_given_seeds_and_config():
 
 def test_snapshots_are_not_changed_by_later_steps():
     sim = ExactGaussian(
-        np.random.default_rng(0).normal(size=(2, 5)), PoolPlan.from_policy("replace", 5), [0, 1]
+        np.random.default_rng(0).normal(size=(2, 5)), MixingPolicy.of("replace", 5), [0, 1]
     )
     first = sim.snapshot()
     saved = first.covariances.copy()
@@ -171,7 +171,7 @@ def test_snapshots_are_not_changed_by_later_steps():
 
 
 def test_bad_inputs_raise_one_line_errors():
-    plan = PoolPlan.from_policy("replace", 5)
+    plan = MixingPolicy.of("replace", 5)
     with pytest.raises(DataError, match="shape"):
         ExactGaussian(np.zeros(5), plan, [0])
     with pytest.raises(DataError, match="NaN"):
@@ -181,9 +181,9 @@ def test_bad_inputs_raise_one_line_errors():
     with pytest.raises(ConfigError, match="one seed per row"):
         ExactGaussian(np.zeros((2, 5)), plan, [0])
     with pytest.raises(ConfigError, match="needs the ground truth"):
-        ExactGaussian(np.zeros((1, 5)), PoolPlan.from_policy("fresh", 5, gamma=0.2), [0])
+        ExactGaussian(np.zeros((1, 5)), MixingPolicy.of("fresh", 5, gamma=0.2), [0])
     with pytest.raises(ConfigError, match="exceed the original data size"):
-        ExactGaussian(np.zeros((1, 5)), PoolPlan.from_policy("keep_fraction", 50, gamma=0.5), [0])
+        ExactGaussian(np.zeros((1, 5)), MixingPolicy.of("keep_fraction", 50, gamma=0.5), [0])
 
 
 @pytest.mark.parametrize(("d", "estimator"), [(1, "mle"), (3, "unbiased")])
@@ -198,7 +198,7 @@ def test_replace_trajectory_matches_reference(d, estimator):
     seeds, n, generations = 800, 20, 30
     original = 2.0 + rng.normal(size=(seeds, n, d))
     trajectory = replace_trajectory(original, n, generations, np.arange(seeds), estimator)
-    plan = PoolPlan.from_policy("replace", n)
+    plan = MixingPolicy.of("replace", n)
     ref_mean, ref_cov = reference_loop(original, plan, generations, estimator, rng)
     final_cov = trajectory.covariances[-1]
     assert stats.ks_2samp(np.log(final_cov[:, 0, 0]), np.log(ref_cov[:, 0, 0])).pvalue > 0.01
@@ -219,11 +219,11 @@ def test_replace_trajectory_generation_zero_and_prefix():
 
 def test_simulate_gaussian_uses_the_trajectory_for_replace_only():
     original = np.random.default_rng(0).normal(size=(4, 12, 1))
-    replace = list(simulate_gaussian(original, PoolPlan.from_policy("replace", 12), range(4), 3))
+    replace = list(simulate_gaussian(original, MixingPolicy.of("replace", 12), range(4), 3))
     trajectory = replace_trajectory(original, 12, 3, range(4))
     assert [g.generation for g in replace] == [0, 1, 2, 3]
     np.testing.assert_allclose(replace[3].covariances, trajectory.covariances[3])
-    plan = PoolPlan.from_policy("keep_fraction", 12, gamma=0.25)
+    plan = MixingPolicy.of("keep_fraction", 12, gamma=0.25)
     kept = list(simulate_gaussian(original, plan, range(4), 3))
     *_, stepped = ExactGaussian(original, plan, range(4)).run(3)
     np.testing.assert_array_equal(kept[3].covariances, stepped.covariances)

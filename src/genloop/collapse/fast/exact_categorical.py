@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genloop.collapse.fast.plan import PoolPlan, batch_generator, batch_key
+from genloop.collapse.fast.simulator import Batch, Simulator
+from genloop.collapse.fast.streams import batch_generator, batch_key
 from genloop.collapse.fast.threads import limited_threads
+from genloop.collapse.policy import MixingPolicy
 from genloop.core.errors import ConfigError, DataError
 
 # Repack (shrink W) once the widest row uses at most this share of the columns.
@@ -95,23 +97,23 @@ class ExactCategorical:
     ----------
     original_counts : array-like of int, shape (S, K)
         Each seed's generation-0 original data as counts per state.
-    plan : PoolPlan
-        The mixing policy as counts per generation.
+    plan : MixingPolicy
+        The mixing policy resolved to counts per generation.
     seeds : array-like of int, shape (S,)
         The run seeds of the rows (they key the random streams, see
-        :mod:`genloop.collapse.fast.plan`).
+        :mod:`genloop.collapse.fast.streams`).
     smoothing : float, default=0.0
         Additive (Laplace) smoothing of the fitted probabilities. With smoothing, lost
         states can return, so the full ``K`` columns are kept.
     purpose : str, default="fast-categorical"
         Purpose string of the random streams.
     truth : array-like of shape (K,), optional
-        Ground-truth probabilities; required by the ``fresh`` policy, whose real points
-        are drawn from them each generation.
+        Ground-truth probabilities; required when the policy draws fresh real points
+        (``plan.draws_fresh``), which are drawn from them each generation.
 
     Examples
     --------
-    >>> sim = ExactCategorical(counts, PoolPlan.from_policy("replace", 1000), range(100))
+    >>> sim = ExactCategorical(counts, MixingPolicy.of("replace", 1000), range(100))
     >>> for gen in sim.run(500, stop_when_absorbed=True):
     ...     p = gen.probabilities()          # (100, K)
     """
@@ -119,7 +121,7 @@ class ExactCategorical:
     def __init__(
         self,
         original_counts,
-        plan: PoolPlan,
+        plan: MixingPolicy,
         seeds,
         smoothing: float = 0.0,
         purpose: str = "fast-categorical",
@@ -133,8 +135,8 @@ class ExactCategorical:
             )
         if np.any(counts < 0) or np.any(counts.sum(axis=1) == 0):
             raise DataError("original_counts must be non-negative with a positive total per row")
-        if not isinstance(plan, PoolPlan):
-            raise ConfigError(f"plan must be a PoolPlan, got {type(plan).__name__}")
+        if not isinstance(plan, MixingPolicy):
+            raise ConfigError(f"plan must be a MixingPolicy, got {type(plan).__name__}")
         if smoothing < 0:
             raise ConfigError(f"smoothing must be non-negative, got {smoothing}")
         seeds = np.asarray(seeds)
@@ -143,8 +145,8 @@ class ExactCategorical:
                 f"seeds must hold one seed per row: {counts.shape[0]}, got shape {seeds.shape}"
             )
         smallest = int(counts.sum(axis=1).min())
-        self._truth = _check_truth(truth, counts.shape[1]) if plan.policy == "fresh" else None
-        if plan.policy != "fresh" and max(plan.n_original, plan.n_previous) > smallest:
+        self._truth = _check_truth(truth, counts.shape[1]) if plan.draws_fresh else None
+        if not plan.draws_fresh and max(plan.n_original, plan.n_previous) > smallest:
             raise ConfigError(
                 f"n_original={plan.n_original} / n_previous={plan.n_previous} "
                 f"exceed the smallest original data size {smallest}"
@@ -216,9 +218,7 @@ class ExactCategorical:
         frozen = self._can_shrink and plan.fixed_size
         rows = np.flatnonzero(self._absorbed_at < 0) if frozen else np.arange(len(counts))
 
-        next_counts = (
-            counts.copy() if plan.policy.startswith("accumulate") else np.zeros_like(counts)
-        )
+        next_counts = counts.copy() if plan.accumulates else np.zeros_like(counts)
         if frozen:
             absorbed = self._absorbed_at >= 0
             next_counts[absorbed] = counts[absorbed] * plan.n // pool_size[absorbed, None]
@@ -231,7 +231,7 @@ class ExactCategorical:
             next_counts[rows] += _subsets(rng, self._original[rows], plan.n_original)
         if plan.n_previous:
             next_counts[rows] += _subsets(rng, counts[rows], plan.n_previous)
-        if plan.policy == "accumulate_subsample":
+        if plan.budget:
             over = np.flatnonzero(next_counts.sum(axis=1) > plan.budget)
             next_counts[over] = _subsets(rng, next_counts[over], plan.budget)
 
@@ -280,9 +280,81 @@ class ExactCategorical:
             array[rows, source] = last
 
 
+class CategoricalPath(Simulator):
+    """The categorical family's fast path: :class:`ExactCategorical` on count vectors.
+
+    Any policy and any smoothing; the ground truth of ``fresh`` is the source's
+    ``probabilities``. Generation 0 is each seed's original counts, as the sample loop's
+    first fit; with ``stop_when_absorbed`` (and no smoothing) a seed stops once its pool
+    is a single state, and the run once every seed's is.
+    """
+
+    family = "genloop.families.categorical:Categorical"
+    engine = "exact"
+    form = "categorical"
+
+    @classmethod
+    def unsupported(cls, template, source) -> str:
+        if template.n_states is None:
+            return "categorical family without n_states (the source does not give K)"
+        return ""
+
+    @classmethod
+    def truth(cls, source):
+        return getattr(source, "probabilities", None)
+
+    def __init__(self, batch: Batch):
+        self.n_states = int(batch.template.n_states)
+        smoothing = float(batch.template.smoothing)
+        self.sim = ExactCategorical(
+            check_states(batch.original, self.n_states), batch.policy, batch.seeds,
+            smoothing=smoothing, truth=batch.truth,
+        )
+        # The loop stops a seed once its model is a single state (never with smoothing).
+        self.stop = batch.stop_when_absorbed and smoothing == 0
+        self.current = self.sim.snapshot()
+
+    def step(self, generation: int) -> None:
+        self.current = self.sim.step()
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {"probabilities": self.current.probabilities()}
+
+    def active(self, generation: int) -> np.ndarray | None:
+        if not self.stop:
+            return None
+        absorbed_at = self.current.absorbed_at
+        return ~((absorbed_at >= 0) & (absorbed_at < generation))
+
+    @property
+    def finished(self) -> bool:
+        return self.stop and bool(np.all(self.current.absorbed_at >= 0))
+
+    def snapshot(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        dense = self.current.dense_counts()[0]
+        pool = np.repeat(np.arange(self.n_states, dtype=np.int64), dense)[:, None]
+        probabilities = self.current.probabilities()[0]
+        return {"counts_": dense, "probabilities_": probabilities}, pool
+
+
+def check_states(original: np.ndarray, n_states: int) -> np.ndarray:
+    """Each seed's original states as counts (S, K); states must lie in 0..K-1."""
+    states = original.reshape(len(original), -1)
+    if states.size and (
+        states.min() < 0 or states.max() >= n_states or np.any(states != np.floor(states))
+    ):
+        raise DataError(f"original data hold states outside 0..{n_states - 1}")
+    states = states.astype(np.int64)
+    dense = np.zeros((len(states), n_states), dtype=np.int64)
+    np.add.at(dense, (np.arange(len(states))[:, None], states), 1)
+    return dense
+
+
 def _check_truth(truth, n_states: int) -> np.ndarray:
     if truth is None:
-        raise ConfigError("policy 'fresh' needs the ground truth: pass truth=probabilities")
+        raise ConfigError(
+            "drawing fresh real points needs the ground truth: pass truth=probabilities"
+        )
     truth = np.asarray(truth, dtype=np.float64)
     if truth.shape != (n_states,) or np.any(truth < 0) or abs(truth.sum() - 1.0) > 1e-9:
         raise ConfigError(f"truth must be {n_states} non-negative probabilities summing to 1")

@@ -32,9 +32,11 @@ from genloop.collapse.fast.gaussian_stats import (
     points_statistics,
     split_statistics,
 )
-from genloop.collapse.fast.plan import PoolPlan, batch_generator, batch_key
+from genloop.collapse.fast.simulator import Batch, Simulator
+from genloop.collapse.fast.streams import batch_generator, batch_key
 from genloop.collapse.fast.threads import limited_threads
-from genloop.core.errors import ConfigError, DataError
+from genloop.collapse.policy import MixingPolicy
+from genloop.core.errors import ConfigError, DataError, GenloopError
 
 ESTIMATORS = ("mle", "unbiased")
 
@@ -90,7 +92,7 @@ class ExactGaussian:
     ----------
     original : array-like of shape (S, n0, d) or (S, n0)
         Each seed's generation-0 original data (2-D means one dimension).
-    plan : PoolPlan
+    plan : MixingPolicy
         The mixing policy as counts per generation.
     seeds : array-like of int, shape (S,)
         Run seeds of the rows (they key the random streams).
@@ -102,12 +104,12 @@ class ExactGaussian:
         Synthetic sets of at most this many points are kept as points rather than as
         statistics (default ``max(2 d + 2, 16)``; must exceed ``d``).
     truth : tuple of (ndarray (d,), ndarray (d, d)), optional
-        Mean and covariance of the ground truth; required by the ``fresh`` policy, whose
-        real points are drawn from it each generation.
+        Mean and covariance of the ground truth; required when the policy draws fresh
+        real points (``plan.draws_fresh``), which are drawn from it each generation.
 
     Examples
     --------
-    >>> sim = ExactGaussian(original, PoolPlan.from_policy("replace", 100), range(1000))
+    >>> sim = ExactGaussian(original, MixingPolicy.of("replace", 100), range(1000))
     >>> for gen in sim.run(100):
     ...     log_var = np.log(gen.covariances[:, 0, 0])      # (1000,)
     """
@@ -115,7 +117,7 @@ class ExactGaussian:
     def __init__(
         self,
         original,
-        plan: PoolPlan,
+        plan: MixingPolicy,
         seeds,
         estimator: str = "mle",
         purpose: str = "fast-gaussian",
@@ -131,8 +133,8 @@ class ExactGaussian:
             )
         if not np.all(np.isfinite(data)):
             raise DataError("original data contains NaN or infinite values")
-        if not isinstance(plan, PoolPlan):
-            raise ConfigError(f"plan must be a PoolPlan, got {type(plan).__name__}")
+        if not isinstance(plan, MixingPolicy):
+            raise ConfigError(f"plan must be a MixingPolicy, got {type(plan).__name__}")
         if estimator not in ESTIMATORS:
             raise ConfigError(
                 f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}"
@@ -143,7 +145,7 @@ class ExactGaussian:
                 f"seeds must hold one seed per row: {data.shape[0]}, got shape {seeds_array.shape}"
             )
         self.n_seeds, n0, self.dim = data.shape
-        if plan.policy == "fresh":
+        if plan.draws_fresh:
             self._truth = _check_truth(truth, self.dim)
         elif max(plan.n_original, plan.n_previous) > n0:
             raise ConfigError(
@@ -162,7 +164,7 @@ class ExactGaussian:
         self._purpose = purpose
         self._helmert = helmert_table(self.max_points)
         # Subsets of a pool are needed later only under these policies.
-        self._keeps_parts = plan.n_previous > 0 or plan.policy == "accumulate_subsample"
+        self._keeps_parts = plan.n_previous > 0 or plan.budget is not None
         self.generation = 0
         self._points, self._point_count = data, np.full(self.n_seeds, n0, dtype=np.int64)
         self._blocks = _Blocks.empty(self.n_seeds, self.dim)
@@ -194,7 +196,7 @@ class ExactGaussian:
         rng = batch_generator(self._key, self.generation + 1, self._purpose)
         seeds, d = self.n_seeds, self.dim
         points_parts, blocks = [], _Blocks.empty(seeds, d)
-        if plan.policy.startswith("accumulate"):
+        if plan.accumulates:
             points_parts.append((self._points, self._point_count))
             blocks = self._blocks
         if plan.n_previous:
@@ -203,7 +205,7 @@ class ExactGaussian:
                 rng, self._points, self._point_count, self._blocks, keep
             )
             points_parts.append(carried)
-        if plan.policy == "fresh":
+        if plan.draws_fresh:
             mean, factor = (np.broadcast_to(t, (seeds,) + t.shape) for t in self._truth)
             fresh, blocks = self._draw(rng, plan.n_original, mean, factor, blocks)
             points_parts.append(fresh)
@@ -215,7 +217,7 @@ class ExactGaussian:
             new_points, blocks = self._draw(rng, plan.n_new, self._mean, self._factor, blocks)
             points_parts.append(new_points)
         points, point_count = _concat_or_empty(points_parts, seeds, d)
-        if plan.policy == "accumulate_subsample":
+        if plan.budget:
             size = point_count + blocks.count.sum(axis=1)
             if np.any(size > plan.budget):
                 keep = np.minimum(size, plan.budget)
@@ -312,7 +314,7 @@ class ExactGaussian:
 
 
 def simulate_gaussian(
-    original, plan: PoolPlan, seeds, generations: int, estimator: str = "mle", truth=None
+    original, plan: MixingPolicy, seeds, generations: int, estimator: str = "mle", truth=None
 ):
     """Yield every generation's fitted models, choosing the fastest exact simulator.
 
@@ -326,7 +328,7 @@ def simulate_gaussian(
     GaussianGeneration
         Generations ``0 .. generations``.
     """
-    if plan.policy != "replace":
+    if not plan.replaces:
         yield from ExactGaussian(original, plan, seeds, estimator, truth=truth).run(generations)
         return
     from genloop.collapse.fast.gaussian_trajectory import replace_trajectory
@@ -344,7 +346,9 @@ def simulate_gaussian(
 def _check_truth(truth, d: int):
     """(mean (d,), lower factor (d, d)) of the ground truth, validated."""
     if truth is None:
-        raise ConfigError("policy 'fresh' needs the ground truth: pass truth=(mean, covariance)")
+        raise ConfigError(
+            "drawing fresh real points needs the ground truth: pass truth=(mean, covariance)"
+        )
     mean = np.asarray(truth[0], dtype=np.float64).reshape(-1)
     covariance = np.asarray(truth[1], dtype=np.float64).reshape(d, d) if mean.size == d else None
     if covariance is None:
@@ -358,3 +362,65 @@ def _check_truth(truth, d: int):
 def _concat_or_empty(parts, seeds: int, d: int):
     parts = [part for part in parts if part[0].shape[1] > 0]
     return ragged.concat(parts) if parts else ragged.empty(seeds, d)
+
+
+class GaussianPath(Simulator):
+    """The Gaussian family's fast path: :func:`simulate_gaussian` on sufficient statistics.
+
+    Exact for full covariances without regularisation (``reg_covar: 0``), with either
+    estimator. Generation 0 is fitted from each seed's original rows as ``Gaussian.fit``
+    fits it; later pools exist only as statistics, so snapshots after generation 0 hold
+    the model and no pool rows.
+    """
+
+    family = "genloop.families.gaussian:Gaussian"
+    engine = "exact"
+    form = "gaussian"
+
+    @classmethod
+    def unsupported(cls, template, source) -> str:
+        if template.covariance_type != "full":
+            return f"gaussian covariance_type={template.covariance_type!r} (exact: full)"
+        if template.reg_covar != 0:
+            return f"gaussian reg_covar={template.reg_covar} (exact: 0)"
+        return ""
+
+    @classmethod
+    def truth(cls, source):
+        if source.mean is None or source.covariance is None:
+            return None
+        return source.mean, source.covariance
+
+    def __init__(self, batch: Batch):
+        original = batch.original
+        n0, d = original.shape[1], original.shape[2]
+        # Generation 0 as Gaussian.fit computes it (mean, scatter / divisor).
+        divisor = n0 if batch.template.estimator == "mle" else n0 - 1
+        if divisor < 1 or n0 <= d:
+            raise GenloopError(f"gaussian: {n0} original rows cannot define a {d}-D covariance")
+        self.means = original.mean(axis=1)
+        centred = original - self.means[:, None, :]
+        self.covariances = np.swapaxes(centred, 1, 2) @ centred / divisor
+        self.pool = original[0]
+        self._weights = np.ones((len(original), 1))
+        self._generations = simulate_gaussian(
+            original, batch.policy, batch.seeds, batch.generations,
+            estimator=batch.template.estimator, truth=batch.truth,
+        )
+        next(self._generations)  # generation 0 of the simulator: the same fit, kept above
+
+    def step(self, generation: int) -> None:
+        current = next(self._generations)
+        self.means, self.covariances = current.means, current.covariances
+        # The pool is not simulated as rows after generation 0 (statistics only).
+        self.pool = np.zeros((0, self.means.shape[1]))
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {
+            "weights": self._weights,
+            "means": self.means[:, None],
+            "covariances": self.covariances[:, None],
+        }
+
+    def snapshot(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        return {"mean_": self.means[0], "covariance_": self.covariances[0]}, self.pool

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genloop.collapse.fast.plan import batch_generator, batch_key
+from genloop.collapse.fast.streams import batch_generator, batch_key
 from genloop.collapse.fast.threads import limited_threads
 from genloop.core.errors import ConfigError, DataError
 
