@@ -1,9 +1,10 @@
 """docs/architecture.md's "how to add …" worked examples run as written.
 
 Every ``python`` code block under a ``### Add …`` heading is one example (several blocks
-under one heading run in order, in one namespace). Each runs in a fresh working
-directory with the component registries restored afterwards, so an example cannot leak
-its registrations into other tests. The examples carry their own assertions (e.g. that
+under one heading run in order, in one namespace); an example whose first line is
+``# continues: <heading>`` runs after that example's code. Each runs in a fresh working
+directory with the component registries (and fast paths) restored afterwards, so an
+example cannot leak its registrations into other tests. The examples carry their own assertions (e.g. that
 the Laplace refits shrink the spread) — a failing assertion fails here.
 """
 
@@ -35,7 +36,12 @@ def examples() -> dict[str, str]:
             found.setdefault(heading, []).append("\n".join(lines))
         elif in_block:
             lines.append(line)
-    return {name: "\n\n".join(blocks) for name, blocks in found.items()}
+    joined = {name: "\n\n".join(blocks) for name, blocks in found.items()}
+    for name, code in joined.items():
+        match = re.match(r"# continues: (.+)", code)
+        if match:
+            joined[name] = joined[match.group(1).strip()] + "\n\n" + code
+    return joined
 
 
 def test_the_page_has_the_four_worked_examples():
@@ -46,9 +52,11 @@ def test_the_page_has_the_four_worked_examples():
 
 @pytest.mark.parametrize("name", sorted(examples()))
 def test_worked_example_runs(name, tmp_path, monkeypatch):
+    from genloop.collapse.fast import simulator
     from genloop.core import registry
 
     saved = copy.deepcopy(registry._KINDS)
+    saved_simulators = list(simulator._SIMULATORS)
     monkeypatch.chdir(tmp_path)
     try:
         exec(compile(examples()[name], f"docs/architecture.md [{name}]", "exec"),
@@ -57,3 +65,4 @@ def test_worked_example_runs(name, tmp_path, monkeypatch):
         for kind, table in saved.items():
             registry._KINDS[kind].clear()
             registry._KINDS[kind].update(table)
+        simulator._SIMULATORS[:] = saved_simulators
