@@ -1,5 +1,7 @@
 """The filter contract: Filter.keep with its imperfection knobs, Pipeline, build_pipeline."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,9 @@ def test_batch_take_keeps_rows_texts_and_stream():
     part = batch.take(np.array([True, False, True]))
     assert part.ids.tolist() == ["s0", "s2"] and part.texts == ["t0", "t2"]
     assert part.rng is batch.rng and part.generation == 1
+    assert part.parents is None
+    with_parents = replace(batch, parents=np.array(["p0", "p1", "p2"], dtype=object))
+    assert with_parents.take(np.array([False, True, True])).parents.tolist() == ["p1", "p2"]
 
 
 def test_knobs_off_give_the_filters_own_verdict_without_drawing():

@@ -63,6 +63,31 @@ def test_ledger_rows_columns_and_verdicts(tmp_path):
     assert len(load_ledger(tmp_path)) == 2 + 4
 
 
+def test_prompts_and_extra_columns_join_the_ledger(tmp_path):
+    import pandas as pd
+
+    from genloop.provenance.ledger import verify
+
+    w = writer(tmp_path, filter_names=["f"])
+    prompts = Pool.real(np.array([[7.0], [8.0]]), first_index=5)
+    answers = Pool.generated(np.array([[7.0, 1.0], [8.0, 2.0]]), 0, parents=prompts.ids)
+    curated = Curated(ids=answers.ids, verdicts={"f": np.array(["", "no"], object)},
+                      dropped=answers.take(np.array([1])))
+    extra = pd.DataFrame({"score": [0.5, 0.25], "note": ["a", "b"]}, index=answers.ids)
+    w.write(0, answers.take(np.array([0])), curated, prompts=prompts, columns=extra)
+    ledger = load_ledger(tmp_path, generation=0)
+    # pool row, dropped candidate, then the prompts (in no pool, seen by no filter)
+    assert ledger.sample_id.tolist() == [*answers.ids, *prompts.ids]
+    assert ledger.in_pool.tolist() == [True, False, False, False]
+    assert ledger.parent_id.tolist() == [*prompts.ids, "", ""]
+    assert ledger["filter.f"].tolist() == ["", "no", "-", "-"]
+    # extra columns follow the common ones, by sample id; rows without a value are null
+    assert list(ledger.columns[-2:]) == ["score", "note"]
+    assert ledger.score.tolist()[:2] == [0.5, 0.25] and ledger.score[2:].isna().all()
+    assert ledger.note.tolist()[:2] == ["a", "b"] and ledger.note[2:].isna().all()
+    assert verify(tmp_path) == []
+
+
 def test_categorical_and_text_pools_have_their_columns(tmp_path):
     w = writer(tmp_path, variant="cat", seed=0)
     w.write(0, Pool.real(np.array([3, 1, 3])))

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from genloop.seek.config import CurriculumConfig, SeekConfig
-from genloop.seek.curriculum import hardest_programs, run_curriculum
-from genloop.seek.task_space import build_task_space
+from genloop.seek.curriculum import run_curriculum
+from genloop.seek.task_space import build_task_space, hardest_programs
 
 pytest.importorskip("torch")
 

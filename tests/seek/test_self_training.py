@@ -1,7 +1,7 @@
 """Verified self-training (genloop.seek.self_training).
 
-Tier 1: problems, admission rules and the ledger on hand-made answers (a scripted learner
-whose answers are known), with exact admitted sets and wrong-label shares.
+Tier 1: problems, admission rules and the provenance ledger on hand-made answers (a
+scripted learner whose answers are known), with exact admitted sets and wrong-label shares.
 Tier 2: seeded runs of the real MLP learner with stated margins.
 Tier 3: the recipe through the runner (its --quick mode also runs in test_recipes_smoke).
 """
@@ -14,21 +14,25 @@ import pytest
 
 from genloop.core.rng import generator
 from genloop.curation.filters.base import Batch
+from genloop.provenance.ledger import load_ledger, unit_dirs, unit_folder
+from genloop.seek.plots import mean_band, plot_self_training
+from genloop.seek.problems import (
+    describe_answers,
+    describe_problems,
+    digits_at_round,
+    draw_problems,
+    operand_digits,
+    problem_programs,
+    verify_answers,
+)
 from genloop.seek.self_training import (
     ConfidenceFilter,
     OnePerProblem,
     SelfTrainingConfig,
     admission_pipeline,
     answer,
-    digits_at_round,
-    draw_problems,
-    operand_digits,
-    problem_programs,
     self_train,
-    verify_answers,
 )
-from genloop.seek.self_training_ledger import describe_answers, describe_problems
-from genloop.seek.self_training_plots import mean_band, plot_self_training
 from genloop.seek.tasks import EQ, OP_TOKENS, PAD, base_token
 
 pytest.importorskip("torch")
@@ -107,9 +111,11 @@ def test_config_rejects_impossible_settings():
 
 def candidate_batch(rows, answers, confidence=None, model=None):
     problems = np.array([encode(7, 5), encode(12, 30)])
-    ids = np.array([f"r1/p{j}/a{i}" for i, j in enumerate(rows)], dtype=object)
+    ids = np.array([f"answer{i}" for i in range(len(rows))], dtype=object)
+    parents = np.array([f"problem{j}" for j in rows], dtype=object)
     X = np.concatenate([problems[rows], np.asarray(answers)], axis=1)
-    return Batch(X=X, origin=np.zeros(len(rows), dtype=int), ids=ids, generation=1, model=model)
+    return Batch(X=X, origin=np.zeros(len(rows), dtype=int), ids=ids, generation=1, model=model,
+                 parents=parents)
 
 
 def test_verifier_admits_one_correct_answer_per_problem():
@@ -205,12 +211,25 @@ def scripted_run(admission, tmp_path, seed=3):
     programs = problem_programs(settings)
     learner = ScriptedLearner(programs, settings.samples_per_problem)
     logged = {}
-    self_train(settings, seed, lambda r, values: logged.__setitem__(r, values), tmp_path,
-               variant=admission, learner=learner)
+    self_train(settings, seed, lambda r, values: logged.__setitem__(r, values),
+               tmp_path / "ledger" / unit_folder(admission, seed), variant=admission,
+               learner=learner)
     lengths = {r: draw_problems(programs, digits_at_round(settings, r), 60,
                                 generator(seed, r, "problems"))[2] for r in (1, 2)}
-    ledger = pd.read_parquet(tmp_path / "ledger.parquet")
+    ledger = load_ledger(tmp_path, admission, seed)
     return logged, lengths, ledger, learner
+
+
+def answers_of_round(ledger, r):
+    """The candidate answers of round ``r``: their ledger rows in pool ``r``."""
+    rows = ledger[(ledger["generation"] == r) & (ledger["round"] == r)
+                  & (ledger["parent_id"] != "")]
+    return rows.astype({"correct": bool})
+
+
+def problems_of_round(ledger, r):
+    return ledger[(ledger["generation"] == r) & (ledger["round"] == r)
+                  & (ledger["parent_id"] == "")]
 
 
 @pytest.mark.parametrize("admission", ["verifier", "unverified", "confidence", "oracle", "none"])
@@ -232,10 +251,13 @@ def test_admitted_sets_and_wrong_shares_on_scripted_answers(admission, tmp_path)
             continue
         assert logged[r]["admitted_wrong_share"] == pytest.approx(expected[1], abs=1e-12)
         assert logged[r]["problem_accuracy"] == pytest.approx(short / 60)
-        rows = ledger[ledger["generation"] == r]
+        rows = answers_of_round(ledger, r)
         assert rows["in_pool"].sum() == expected[0]
         # the ledger's ground truth agrees with the logged share
         assert 1 - rows.loc[rows["in_pool"], "correct"].mean() == pytest.approx(expected[1])
+        # ledger generation r is the pool round r's model trains on
+        pool = ledger[(ledger["generation"] == r) & ledger["in_pool"]]
+        assert len(pool) == logged[r]["train_pool_size"]
     assert logged[2]["train_pool_size"] == 20 + logged[1]["admitted"] + logged[2]["admitted"]
     assert logged[0]["train_pool_size"] == 20 and logged[0]["pool_wrong_share"] == 0.0
 
@@ -243,7 +265,7 @@ def test_admitted_sets_and_wrong_shares_on_scripted_answers(admission, tmp_path)
 def test_replace_policy_keeps_the_seed_set_and_the_latest_round(tmp_path):
     settings = SelfTrainingConfig(**SCRIPTED, admission="unverified", data_policy="replace")
     logged = {}
-    self_train(settings, 3, lambda r, values: logged.__setitem__(r, values), tmp_path,
+    self_train(settings, 3, lambda r, values: logged.__setitem__(r, values),
                learner=ScriptedLearner(problem_programs(settings), 3))
     assert [logged[r]["train_pool_size"] for r in (0, 1, 2)] == [20, 80, 80]
     # the pool holds round 2's answers only: its wrong share is that round's, diluted by
@@ -257,15 +279,19 @@ def test_ledger_columns_origins_and_verdicts(tmp_path):
     collapse_columns = ["sample_id", "generation", "origin", "model_id", "parent_id",
                         "content_hash", "in_pool", "filter.verifier", "filter.one_per_problem"]
     assert list(ledger.columns[: len(collapse_columns)]) == collapse_columns
-    assert ledger["sample_id"].is_unique
+    # a sample id names one row per pool, and one content in every pool
+    assert not ledger.duplicated(["generation", "sample_id"]).any()
+    assert (ledger.groupby("sample_id")["content_hash"].nunique() == 1).all()
     seed_rows = ledger[ledger["generation"] == 0]
     assert len(seed_rows) == 20 and (seed_rows["origin"] == "real").all()
     assert (seed_rows["filter.verifier"] == "-").all() and seed_rows["in_pool"].all()
-    round2 = ledger[ledger["generation"] == 2]
+    round2 = answers_of_round(ledger, 2)
     assert len(round2) == 60 * 3
     assert set(round2["origin"]) == {"gen:1"}
     assert set(round2["model_id"]) == {"verifier/seed3/gen1"}
-    assert round2["parent_id"].str.fullmatch(r"r2/p\d+").all()
+    problems = problems_of_round(ledger, 2)
+    assert len(problems) == 60 and not problems["in_pool"].any()
+    assert round2["parent_id"].isin(problems["sample_id"]).all()
     # the verifier dropped exactly the wrong answers; nothing wrong entered the pool
     assert ((round2["filter.verifier"] == "wrong answer") == ~round2["correct"]).all()
     assert not (round2["in_pool"] & ~round2["correct"]).any()
@@ -348,7 +374,7 @@ def learner_runs(tmp_path, seed, **changes):
         settings = SelfTrainingConfig(**(FAST | changes), admission=admission)
         logged = runs[admission] = {}
         self_train(settings, seed, lambda r, values, logged=logged: logged.__setitem__(r, values),
-                   tmp_path / f"{admission}{seed}")
+                   tmp_path / "ledger" / unit_folder(admission, seed), variant=admission)
     return runs
 
 
@@ -398,5 +424,6 @@ def test_recipe_runs_through_the_runner_and_writes_ledgers(tmp_path):
     assert set(frame["variant"]) == {"verifier", "unverified"}
     assert {"heldout_accuracy", "admitted", "train_pool_size"} <= set(frame["metric"])
     assert frame["generation"].max() == run.recipe.config.self_training.rounds
-    ledgers = sorted(run.path.glob("artifacts/*/ledger.parquet"))
-    assert len(ledgers) == 2
+    # the shared ledger, one folder per unit, nothing private under artifacts/
+    assert set(unit_dirs(run.path)) == {("verifier", 0), ("unverified", 0)}
+    assert not list(run.path.glob("artifacts/**/*.parquet"))

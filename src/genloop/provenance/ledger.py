@@ -5,16 +5,20 @@ Layout inside a run directory (one folder per unit, i.e. variant × seed)::
     ledger/<variant>__seed<seed:06d>/
       gen00007.pool.parquet       the rows model_7 trains on: sample_id, origin, data columns
       gen00007.ledger.parquet     one row per pool row (in_pool=True) plus one per candidate
-                                  that curation dropped for this pool (in_pool=False)
+                                  that curation dropped for this pool (in_pool=False), and
+                                  one per prompt the candidates grew from that no pool
+                                  holds (in_pool=False; self-training's problems)
       gen00007.manifest.json      sha256 of both files + the previous manifest's sha256
 
 Ledger columns: ``sample_id``, ``generation`` (the pool's), ``origin`` (``real`` or
 ``gen:<k>``), ``model_id`` (``<variant>/seed<s>/gen<k>``, ``""`` for real rows),
-``parent_id`` (the prompt's sample id for LM continuations, else ``""``),
+``parent_id`` (the prompt's sample id for LM continuations, the problem's for
+self-training answers, else ``""``),
 ``content_hash``, ``in_pool``, and ``filter.<name>`` per filter: ``""`` kept, the reason
 when this filter dropped the row, ``"-"`` when it did not look at the row (an earlier
 filter dropped it, or the row entered the pool without passing this generation's
-curation: real rows, rows carried over from earlier pools).
+curation: real rows, rows carried over from earlier pools). A bench may append its own
+per-sample columns after these (self-training: ``correct``, ``confidence``, ``problem``, ...).
 
 Pool data columns: ``x0..x{d-1}`` (vectors), ``value`` (categorical), or ``tokens``
 (list of int) and ``text`` (decoded by the source) for text.
@@ -126,7 +130,8 @@ class LedgerWriter:
             columns[f"filter.{name}"] = reasons
         return columns
 
-    def write(self, generation: int, pool, curated: Curated | None = None) -> None:
+    def write(self, generation: int, pool, curated: Curated | None = None, *,
+              prompts=None, columns: pd.DataFrame | None = None) -> None:
         """Write generation ``generation``'s pool data, ledger and manifest (atomically).
 
         Parameters
@@ -136,6 +141,13 @@ class LedgerWriter:
         pool : Pool
         curated : Curated, optional
             The curation that made this pool (its dropped rows join the ledger).
+        prompts : Pool, optional
+            Rows this generation's candidates grew from that no pool holds (the problems a
+            learner answered): ledger rows with ``in_pool`` False, so that lineage finds
+            the parent of every candidate.
+        columns : DataFrame, optional
+            Extra per-sample columns indexed by sample id (unique), appended to the
+            ledger columns; a sample not in it gets nulls.
         """
         import pyarrow as pa
 
@@ -143,7 +155,11 @@ class LedgerWriter:
         frames = [self._rows(pool, generation, True, curated)]
         if curated is not None and curated.dropped is not None and len(curated.dropped):
             frames.append(self._rows(curated.dropped, generation, False, curated))
+        if prompts is not None and len(prompts):
+            frames.append(self._rows(prompts, generation, False, None))
         ledger = {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
+        if columns is not None:
+            ledger |= extra_columns(columns, ledger["sample_id"])
         data = {"sample_id": frames[0]["sample_id"], "origin": frames[0]["origin"]}
         data |= pool_columns(pool.X, self.decode)
         names = {f"{stem}.pool.parquet": pa.table(data), f"{stem}.ledger.parquet": pa.table(ledger)}
@@ -151,6 +167,20 @@ class LedgerWriter:
             _write_table(self.directory / name, table)
         unit = unit_folder(self.variant, self.seed)
         write_manifest(self.directory, unit, generation, {n: t.num_rows for n, t in names.items()})
+
+
+def extra_columns(columns: pd.DataFrame, ids: np.ndarray) -> dict:
+    """``columns`` (indexed by sample id) as Arrow arrays aligned with ``ids``."""
+    import pyarrow as pa
+
+    aligned = columns.reindex(pd.Index(ids, dtype=object))
+    out = {}
+    for name in aligned.columns:
+        array = pa.Array.from_pandas(aligned[name])  # NaN and missing rows become null
+        if pa.types.is_large_string(array.type):  # pandas' str dtype; the core columns are string
+            array = array.cast(pa.string())
+        out[str(name)] = array
+    return out
 
 
 def _write_table(path: Path, table) -> None:

@@ -8,7 +8,8 @@ Two experiments behind one config (:class:`SeekConfig`, ``experiment:`` chooses)
   uncertainty or novelty; ``generation`` is the round. :mod:`~genloop.seek.analysis`
   turns a run into samples-to-target and the speed-up over uniform sampling.
 * ``self_training`` — the learner trains on its own answers, filtered by a verifier
-  (:mod:`~genloop.seek.self_training`).
+  (:mod:`~genloop.seek.self_training`, problems in :mod:`~genloop.seek.problems`); its
+  pools go to the run's provenance ledger (``ledger_plan``).
 
 Torch is imported only when a learner is built.
 """
@@ -18,8 +19,9 @@ from __future__ import annotations
 from genloop.core.bench import Bench
 from genloop.seek.config import SeekConfig
 from genloop.seek.plots import plot
-from genloop.seek.run import run_seed
+from genloop.seek.run import ledger_plan, run_seed
 
-BENCH = Bench(name="seek", config_model=SeekConfig, run_seed=run_seed, plot=plot)
+BENCH = Bench(name="seek", config_model=SeekConfig, run_seed=run_seed, plot=plot,
+              ledger_plan=ledger_plan)
 
-__all__ = ["BENCH", "SeekConfig", "plot", "run_seed"]
+__all__ = ["BENCH", "SeekConfig", "ledger_plan", "plot", "run_seed"]

@@ -103,8 +103,7 @@ class CurriculumConfig(BenchConfig):
         # Building the programs is cheap (numpy only) and catches bad specs and unknown
         # target names when the recipe is loaded, not rounds into a run.
         from genloop.core.errors import ConfigError
-        from genloop.seek.curriculum import hardest_programs
-        from genloop.seek.task_space import build_task_space
+        from genloop.seek.task_space import build_task_space, hardest_programs
 
         try:
             hardest_programs(build_task_space(self.task_space), self.hardest)

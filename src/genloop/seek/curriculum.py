@@ -21,38 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from genloop.core.errors import ConfigError
 from genloop.core.rng import generator
 from genloop.seek.config import CurriculumConfig
 from genloop.seek.learners import Learner
 from genloop.seek.samplers import PrioritizedSampler, mutate, program_features
-from genloop.seek.task_space import build_task_space
+from genloop.seek.task_space import build_task_space, hardest_programs
 from genloop.seek.tasks import PAD, VOCAB_SIZE, TaskProgram
-
-
-def _depth(program: TaskProgram) -> int:
-    """Digits (arithmetic) or symbols (sequence) of a program; 0 for modular programs."""
-    params = program.params
-    while params.get("kind") in ("random_targets", "noisy"):
-        params = params.get("like") or params.get("program")
-    return int(params.get("n_digits", params.get("length", 0)))
-
-
-def hardest_programs(space: list[TaskProgram], names: list[str] | None) -> list[int]:
-    """Indices of the target programs: ``names``, or the noise-free learnable programs
-    with the most digits (or symbols)."""
-    index = {p.name: i for i, p in enumerate(space)}
-    if names:
-        unknown = [n for n in names if n not in index]
-        if unknown:
-            raise ConfigError(f"curriculum.hardest names unknown programs {unknown}; "
-                              f"the space has {sorted(index)}")
-        return [index[n] for n in names]
-    clean = [i for i, p in enumerate(space) if p.learnable and p.flip_rate == 0]
-    if not clean:
-        raise ConfigError("curriculum.task_space has no noise-free learnable program")
-    deepest = max(_depth(space[i]) for i in clean)
-    return [i for i in clean if _depth(space[i]) == deepest]
 
 
 def _accuracy(learner: Learner, inputs, labels, per: str = "answer") -> float:

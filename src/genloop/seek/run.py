@@ -1,7 +1,7 @@
-"""``run_seed``: the seek bench's entry point for the runner.
+"""``run_seed`` and ``ledger_plan``: what the runner asks of the seek bench.
 
-Dispatches on ``config.experiment``; torch is imported only when a learner is built, so
-validating a recipe never loads it.
+``run_seed`` dispatches on ``config.experiment``; torch is imported only when a learner is
+built, so validating a recipe never loads it.
 """
 
 from __future__ import annotations
@@ -36,3 +36,16 @@ def run_seed(config: SeekConfig, ctx: SeedContext) -> str:
     device = resolve_device(config.device)
     run_curriculum(config.curriculum, ctx.seed, ctx.log, ctx.advance, device=device)
     return f"torch-{device}"
+
+
+def ledger_plan(variants: dict, seeds: list[int]) -> dict[str, str]:
+    """Per variant: ``"on"`` for self-training, ``"off: <why>"`` for curricula.
+
+    Self-training feeds a learner's answers back to it, so its pools are what the
+    provenance ledger records; a curriculum draws fresh labelled examples every step and
+    keeps no pool. Self-training's ledger is small (3 files per round and seed), so it is
+    never switched off for size.
+    """
+    return {variant: "on" if config.experiment == "self_training"
+            else "off: a curriculum draws fresh labelled examples and keeps no pool"
+            for variant, config in variants.items()}

@@ -17,6 +17,19 @@ problems each round, and its answers become training data according to ``admissi
 Every variant sees the same seed set, the same problems and the same held-out set; only
 the admission rule differs. ``generation`` in the logged rows is the round (0 = the
 learner trained on the seed set only).
+
+The pool is collapse's :class:`~genloop.provenance.pool.Pool` and the next one is made by
+collapse's mixing policy (:func:`genloop.collapse.policy.next_pool`), so the run's
+provenance ledger is the shared one (:mod:`genloop.provenance.ledger`): ``genloop ledger
+verify``, ``lineage`` and ``export`` read it. Its generation ``r`` is the pool the model
+of round ``r`` trains on: the seed set (real rows), the admitted answers (``gen:<k>``,
+written by the model trained through round ``k``; ``real`` for true labels), the answers
+the filters dropped and the round's problems (``in_pool`` False). An answer's
+``parent_id`` is its problem's sample id. Self-training adds the columns ``correct``
+(ground truth, never shown to the admission rule except through the verifier),
+``confidence`` (the learner's probability of the answer), ``round`` (the round whose
+problem the row answers; 0 for the seed set), ``digits`` (operand length), and readable
+``problem`` and ``answer``.
 """
 
 from __future__ import annotations
@@ -25,12 +38,19 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field, model_validator
 
+from genloop.collapse.config import MixingConfig
+from genloop.collapse.policy import next_pool
 from genloop.core.bench import BenchConfig
 from genloop.core.rng import generator
 from genloop.curation.filters.base import KEPT, Batch, Filter, Pipeline
-from genloop.seek.self_training_problems import (
+from genloop.provenance.ledger import Curated, LedgerWriter
+from genloop.provenance.pool import REAL, Pool
+from genloop.seek.problems import (
+    describe_answers,
+    describe_problems,
     digits_at_round,
     draw_problems,
     operand_digits,
@@ -39,9 +59,8 @@ from genloop.seek.self_training_problems import (
 )
 
 __all__ = [
-    "SelfTrainingConfig", "ConfidenceFilter", "OnePerProblem", "admission_pipeline", "answer",
-    "digits_at_round", "draw_problems", "operand_digits", "plot_self_training",
-    "problem_programs", "run_self_training", "self_train", "verify_answers",
+    "SelfTrainingConfig", "ConfidenceFilter", "OnePerProblem", "POOL_POLICIES",
+    "admission_pipeline", "answer", "ledger_columns", "run_self_training", "self_train",
 ]
 
 
@@ -99,6 +118,15 @@ class SelfTrainingConfig(BenchConfig):
         return self
 
 
+# Seek's data policies in collapse's terms, with the labelled seed set as the original data
+# and n = its size. Seek's ``replace`` keeps the whole seed set (γ = 1 of it) beside the
+# latest answers, where collapse's ``replace`` would keep the new rows only.
+POOL_POLICIES = {
+    "accumulate": MixingConfig(policy="accumulate"),
+    "replace": MixingConfig(policy="keep_fraction", fraction=1.0),
+}
+
+
 # ------------------------------------------------------------------------------------------
 # Admission: which answers become training data (genloop's filter contract)
 
@@ -126,7 +154,7 @@ class ConfidenceFilter(Filter):
 
 
 class OnePerProblem(Filter):
-    """Keep the first surviving answer to each problem (ids ``<problem id>/a<k>``).
+    """Keep the first surviving answer to each problem (``batch.parents``: the problems).
 
     With ``k`` sampled answers per problem, several may verify; admitting all of them would
     weight easy problems (many correct samples) above hard ones.
@@ -135,8 +163,9 @@ class OnePerProblem(Filter):
     name = "one_per_problem"
 
     def decide(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-        problems = np.array([str(i).rpartition("/")[0] for i in batch.ids], dtype=object)
-        _, first = np.unique(problems, return_index=True)
+        if batch.parents is None:
+            raise ValueError("one_per_problem needs batch.parents, the problem of each answer")
+        _, first = np.unique(np.asarray(batch.parents, dtype=object), return_index=True)
         keep = np.zeros(len(batch), dtype=bool)
         keep[first] = True
         return keep, np.where(keep, KEPT, "another answer to this problem was kept")
@@ -215,7 +244,7 @@ def evaluate(learner, heldout) -> dict[str, float]:
     return values
 
 
-def self_train(settings: SelfTrainingConfig, seed: int, log, artifact_dir: Path, *,
+def self_train(settings: SelfTrainingConfig, seed: int, log, ledger_dir: Path | None = None, *,
                device: str = "cpu", advance=lambda n=1: None, variant: str = "default",
                learner=None) -> dict[str, float]:
     """Run one seed of verified self-training, logging every round through ``log``.
@@ -229,8 +258,11 @@ def self_train(settings: SelfTrainingConfig, seed: int, log, artifact_dir: Path,
         ``admission`` therefore see identical data and start from the identical model.
     log : callable
         ``log(round, {metric: value})``; round 0 is the learner trained on the seed set.
-    artifact_dir : Path
-        Where ``ledger.parquet`` is written.
+    ledger_dir : Path, optional
+        The unit's provenance-ledger folder (the runner's ``ctx.extra["ledger_dir"]``);
+        ``None`` writes no ledger.
+    variant : str
+        The recipe variant, for the ledger's model ids.
     learner : object, optional
         Anything with the :class:`~genloop.seek.learners.Learner` methods
         ``train_step``, ``predict`` and ``loss`` for the programs' lengths; default: a new
@@ -242,32 +274,34 @@ def self_train(settings: SelfTrainingConfig, seed: int, log, artifact_dir: Path,
         The last round's metrics.
     """
     from genloop.seek.learners import Learner
-    from genloop.seek.self_training_ledger import LEDGER_FILE, SelfTrainingLedger
     from genloop.seek.tasks import VOCAB_SIZE
 
     # Data: the programs, the labelled seed set and the held-out set, drawn from streams
-    # that do not depend on the admission rule.
+    # that do not depend on the admission rule. A pool row is problem tokens then answer.
     programs = problem_programs(settings)
-    pool_x, pool_y, _ = draw_problems(programs, settings.seed_digits, settings.seed_examples,
+    input_len = programs[0].input_len
+    seed_x, seed_y, _ = draw_problems(programs, settings.seed_digits, settings.seed_examples,
                                       generator(seed, -1, "seed set"))
-    pool_correct = np.ones(len(pool_x), dtype=bool)
     heldout = [p.sample(settings.eval_per_difficulty, generator(seed, -1, f"heldout d{d}"))
                for d, p in enumerate(programs, start=1)]
     pipeline = admission_pipeline(settings, programs)
-    ledger = SelfTrainingLedger(Path(artifact_dir) / LEDGER_FILE, variant, seed,
-                                [f.name for f in pipeline.filters])
-    n_seed = len(pool_x)
-    ledger.add(0, [f"seed/p{j}" for j in range(n_seed)], pool_x, pool_y, model_round=-1,
-               parent_ids=[""] * n_seed, in_pool=pool_correct, correct=pool_correct,
-               confidence=np.full(n_seed, np.nan))
+    mixing = POOL_POLICIES[settings.data_policy]
+    original = pool = Pool.real(np.concatenate([seed_x, seed_y], axis=1))
+    n_seed = len(original)
+    ledger = None
+    if ledger_dir is not None:
+        ledger = LedgerWriter(ledger_dir, variant, seed, [f.name for f in pipeline.filters])
+        columns = [ledger_columns(original, input_len, 0, np.ones(n_seed, dtype=bool),
+                                  np.full(n_seed, np.nan))]
+        ledger.write(0, original, columns=columns[0])
 
     # Round 0: the learner trained on the labelled seed set only.
     if learner is None:
         learner = Learner(kind=settings.learner, vocab_size=VOCAB_SIZE,
-                          input_len=programs[0].input_len, output_len=programs[0].output_len,
+                          input_len=input_len, output_len=programs[0].output_len,
                           width=settings.width, depth=settings.depth, dropout=settings.dropout,
                           lr=settings.lr, seed=seed, device=device)
-    loss = train(learner, pool_x, pool_y, settings.seed_steps, settings.batch_size,
+    loss = train(learner, seed_x, seed_y, settings.seed_steps, settings.batch_size,
                  generator(seed, 0, "batches"))
     consumed = {"samples_consumed": 0, "problems_consumed": 0}
     last = evaluate(learner, heldout) | consumed | {
@@ -277,52 +311,61 @@ def self_train(settings: SelfTrainingConfig, seed: int, log, artifact_dir: Path,
     log(0, last)
     advance()
 
+    oracle = settings.admission == "oracle"
     for r in range(1, settings.rounds + 1):
-        # 1. Fresh problems, the same for every admission rule.
+        # 1. Fresh problems, the same for every admission rule; real rows numbered after
+        #    the seed set and the earlier rounds' problems, so that their ids are unique.
         digits = digits_at_round(settings, r)
         inputs, targets, _ = draw_problems(programs, digits, settings.problems_per_round,
                                            generator(seed, r, "problems"))
         n = len(inputs)
+        problems = Pool.real(inputs, first_index=n_seed + (r - 1) * settings.problems_per_round)
 
         # 2. Candidate answers: k samples, the greedy answer, or the true label.
         greedy = learner.predict(inputs)
         rows, answers, confidence = answer(learner, settings, inputs, targets, greedy,
                                            generator(seed, r, "answers"))
         correct = verify_answers(programs, inputs[rows], answers)
+        X = np.concatenate([inputs[rows], answers], axis=1)
+        parents = problems.ids[rows]
+        if oracle:  # true labels are real rows; numbered as their problems, one per problem
+            candidates = Pool(X, np.full(len(rows), REAL), problems.index[rows], parents)
+        else:  # written by the model trained through round r - 1
+            candidates = Pool.generated(X, r - 1, parents=parents)
 
         # 3. Admission through the filter pipeline; the ledger keeps every verdict.
-        ids = np.array([f"r{r}/p{j}/a{i}" for i, j in enumerate(rows)], dtype=object)
-        batch = Batch(X=np.concatenate([inputs[rows], answers], axis=1),
-                      origin=np.full(len(rows), -1 if settings.admission == "oracle" else r - 1),
-                      ids=ids, generation=r, rng=generator(seed, r, "curation"), model=learner)
+        batch = Batch(X=candidates.X, origin=candidates.origin, ids=candidates.ids,
+                      generation=r, rng=generator(seed, r, "curation"), model=learner,
+                      parents=parents)
         kept, verdicts = pipeline.apply(batch)
-        ledger.add(r, ids, inputs[rows], answers,
-                   model_round=-1 if settings.admission == "oracle" else r - 1,
-                   parent_ids=[f"r{r}/p{j}" for j in rows], in_pool=kept, correct=correct,
-                   confidence=confidence, verdicts=verdicts)
-        ledger.write()
+        new = candidates.take(np.flatnonzero(kept))
 
-        # 4. The next pool: the seed set plus every round's admitted answers, or the latest.
-        new_x, new_y, new_correct = inputs[rows][kept], answers[kept], correct[kept]
-        if settings.data_policy == "replace":
-            pool_x, pool_y, pool_correct = pool_x[:n_seed], pool_y[:n_seed], pool_correct[:n_seed]
-        pool_x = np.concatenate([pool_x, new_x])
-        pool_y = np.concatenate([pool_y, new_y])
-        pool_correct = np.concatenate([pool_correct, new_correct])
+        # 4. The next pool, by the data policy: the seed set plus every round's admitted
+        #    answers (accumulate), or plus the latest round's only (replace).
+        pool = next_pool(mixing, n=n_seed, previous=pool, original=original, new=new,
+                         rng=generator(seed, r, "mix"))
+        if ledger is not None:
+            columns += [ledger_columns(candidates, input_len, r, correct, confidence),
+                        ledger_columns(problems, input_len, r)]
+            curated = Curated(ids=candidates.ids, verdicts=verdicts,
+                              dropped=candidates.take(np.flatnonzero(~kept)))
+            ledger.write(r, pool, curated, prompts=problems, columns=pd.concat(columns))
 
         # 5. Train (continuing from the last weights) and measure.
+        pool_x, pool_y = pool.X[:, :input_len], pool.X[:, input_len:]
         loss = train(learner, pool_x, pool_y, settings.steps_per_round, settings.batch_size,
                      generator(seed, r, "batches"))
         consumed["problems_consumed"] += n
-        consumed["samples_consumed"] += 0 if settings.admission == "oracle" else len(rows)
+        consumed["samples_consumed"] += 0 if oracle else len(rows)
         admitted = int(kept.sum())
+        new_correct = correct[kept]
         last = evaluate(learner, heldout) | consumed | {
             "train_loss": loss,
             "problem_accuracy": float((greedy[0] == targets).all(axis=1).mean()),
             "admitted": admitted,
             "admitted_share": admitted / n,
-            "train_pool_size": len(pool_x),
-            "pool_wrong_share": float(1.0 - pool_correct.mean()),
+            "train_pool_size": len(pool),
+            "pool_wrong_share": float(1.0 - verify_answers(programs, pool_x, pool_y).mean()),
             "problem_digits": digits,
         }
         if admitted:  # no wrong share of nothing (NaN is never logged)
@@ -333,6 +376,33 @@ def self_train(settings: SelfTrainingConfig, seed: int, log, artifact_dir: Path,
         log(r, last)
         advance()
     return last
+
+
+def ledger_columns(rows: Pool, input_len: int, round_index: int, correct=None,
+                   confidence=None) -> pd.DataFrame:
+    """Self-training's own ledger columns of ``rows``, indexed by sample id.
+
+    Parameters
+    ----------
+    rows : Pool
+        Problem-and-answer rows (``input_len`` problem tokens, then the answer), or bare
+        problems (``input_len`` tokens: no ``correct``, ``confidence`` or ``answer``).
+    round_index : int
+        The round whose problems the rows are (0: the seed set).
+    correct, confidence : ndarray of shape (n,), optional
+        Ground truth of each answer and the learner's probability of it.
+    """
+    inputs = rows.X[:, :input_len]
+    columns = {}
+    if correct is not None:
+        columns = {"correct": np.asarray(correct, dtype=bool),
+                   "confidence": np.asarray(confidence, dtype=np.float64)}
+    columns |= {"round": np.full(len(rows), round_index, dtype=np.int64),
+                "digits": operand_digits(inputs).astype(np.int64),
+                "problem": describe_problems(inputs)}
+    if rows.X.shape[1] > input_len:
+        columns["answer"] = describe_answers(rows.X[:, input_len:])
+    return pd.DataFrame(columns, index=pd.Index(rows.ids, dtype=object, name="sample_id"))
 
 
 def run_self_training(config, ctx) -> str:
@@ -364,13 +434,6 @@ def run_self_training(config, ctx) -> str:
     # would oversubscribe it; the recipe can raise this.
     torch.set_num_threads(int(threads))
     device = resolve_device(device)
-    self_train(settings, ctx.seed, ctx.log, ctx.artifact_dir, device=device,
+    self_train(settings, ctx.seed, ctx.log, ctx.extra.get("ledger_dir"), device=device,
                advance=ctx.advance, variant=ctx.extra.get("variant", "default"))
     return f"torch-{device}"
-
-
-def plot_self_training(metrics, config, out_dir) -> list[Path]:
-    """The self-training figure; see :mod:`genloop.seek.self_training_plots`."""
-    from genloop.seek.self_training_plots import plot_self_training as draw
-
-    return draw(metrics, config, out_dir)

@@ -4,7 +4,8 @@ A recipe's ``task_space:`` is either a list of program specs
 (``{"kind": "arithmetic", "base": 5, "n_digits": 3}``) or a grid per kind
 (``{"arithmetic": {"bases": [3, 5], "n_digits": [1, 2, 3]}}``); :func:`build_task_space`
 turns it into :class:`~genloop.seek.tasks.TaskProgram` objects that share one
-input/output layout, so one learner can train on the whole space.
+input/output layout, so one learner can train on the whole space;
+:func:`hardest_programs` names the targets a curriculum is measured on.
 """
 
 from __future__ import annotations
@@ -132,3 +133,33 @@ def build_task_space(spec) -> list[TaskProgram]:
     if duplicates:
         raise ConfigError(f"task_space lists {duplicates} more than once")
     return programs
+
+
+# The target programs of a space live here, beside the space, so that the curriculum's
+# config can check target names when a recipe loads without importing the curriculum loop
+# (which imports the config).
+
+
+def _depth(program: TaskProgram) -> int:
+    """Digits (arithmetic) or symbols (sequence) of a program; 0 for modular programs."""
+    params = program.params
+    while params.get("kind") in ("random_targets", "noisy"):
+        params = params.get("like") or params.get("program")
+    return int(params.get("n_digits", params.get("length", 0)))
+
+
+def hardest_programs(space: list[TaskProgram], names: list[str] | None) -> list[int]:
+    """Indices of the target programs: ``names``, or the noise-free learnable programs
+    with the most digits (or symbols)."""
+    index = {p.name: i for i, p in enumerate(space)}
+    if names:
+        unknown = [n for n in names if n not in index]
+        if unknown:
+            raise ConfigError(f"curriculum.hardest names unknown programs {unknown}; "
+                              f"the space has {sorted(index)}")
+        return [index[n] for n in names]
+    clean = [i for i, p in enumerate(space) if p.learnable and p.flip_rate == 0]
+    if not clean:
+        raise ConfigError("curriculum.task_space has no noise-free learnable program")
+    deepest = max(_depth(space[i]) for i in clean)
+    return [i for i in clean if _depth(space[i]) == deepest]

@@ -83,6 +83,9 @@ class Batch:
         Decoded text of each row for text kinds (filled by the loop from the source).
     model : object, optional
         The model that generated the synthetic rows of this batch.
+    parents : ndarray of str, shape (n,), optional
+        The sample id of each row's prompt (the problem an answer answers), for filters
+        that group rows by what they grew from.
     """
 
     X: np.ndarray
@@ -93,6 +96,7 @@ class Batch:
     labels: np.ndarray | None = None
     texts: list[str] | None = None
     model: Any = None
+    parents: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -107,6 +111,7 @@ class Batch:
             ids=self.ids[index],
             labels=None if self.labels is None else self.labels[index],
             texts=None if self.texts is None else [self.texts[i] for i in index],
+            parents=None if self.parents is None else self.parents[index],
         )
 
 

@@ -1,13 +1,15 @@
 """Problems of a self-training run: ``a op b`` with operands of 1..max_digits digits.
 
 One arithmetic task program per operand length (:mod:`genloop.seek.tasks`), all
-in one shared layout, and the helpers that draw, measure and verify problems of mixed
-lengths. ``settings`` is a :class:`~genloop.seek.self_training.SelfTrainingConfig`.
+in one shared layout, and the helpers that draw, measure, verify and print problems of
+mixed lengths. ``settings`` is a :class:`~genloop.seek.self_training.SelfTrainingConfig`.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+_DIGIT_CHARS = "0123456789abcdef"
 
 
 def problem_programs(settings) -> list:
@@ -72,3 +74,30 @@ def verify_answers(programs, inputs: np.ndarray, outputs: np.ndarray) -> np.ndar
         rows = np.flatnonzero(digits == d)
         correct[rows] = programs[d - 1].verify(inputs[rows], outputs[rows])
     return correct
+
+
+def _number(tokens: np.ndarray) -> str:
+    """A least-significant-first digit slot (``PAD`` above the number) as a string."""
+    from genloop.seek.tasks import MAX_BASE
+
+    digits = [int(t) for t in tokens if 0 <= t < MAX_BASE]
+    return "".join(_DIGIT_CHARS[d] for d in reversed(digits)) or "?"
+
+
+def describe_problems(inputs: np.ndarray) -> np.ndarray:
+    """Readable ``a op b`` of arithmetic inputs (tasks layout): object array of shape (n,)."""
+    from genloop.seek.tasks import OP_TOKENS
+
+    ops = {token: op for op, token in OP_TOKENS.items()}
+    width = (inputs.shape[1] - 3) // 2
+    text = [
+        f"{_number(row[1 : 1 + width])}{ops.get(int(row[1 + width]), '?')}"
+        f"{_number(row[2 + width : 2 + 2 * width])}"
+        for row in inputs
+    ]
+    return np.array(text, dtype=object)
+
+
+def describe_answers(answers: np.ndarray) -> np.ndarray:
+    """Readable answers (most significant digit first): object array of shape (n,)."""
+    return np.array([_number(row) for row in answers], dtype=object)
