@@ -94,31 +94,15 @@ class Run:
         return table
 
     def _theory(self, variant: str, metric: str, generation: int) -> float:
-        if self.recipe.bench != "collapse":
-            return float("nan")
-        from genloop.collapse.bench import theory_value
-
-        return theory_value(self.recipe.variants.get(variant, self.recipe.config), metric,
-                            generation)
+        bench = resolve_component("bench", self.recipe.bench)
+        return bench.theory_value(self.recipe.variants.get(variant, self.recipe.config),
+                                  metric, generation)
 
     def checks(self) -> list[str]:
-        """Plain-language comparisons: the theory that applies (collapse runs), samples to
-        target per sampler (seek curricula)."""
-        if self.recipe.bench == "seek":
-            from genloop.seek.analysis import summary_lines
-
-            return summary_lines(self.metrics)
-        if self.recipe.bench != "collapse":
-            return []
-        from genloop.collapse.bench import theory_checks
-
-        lines = []
-        for variant, config in self.recipe.variants.items():
-            part = self.metrics[self.metrics["variant"] == variant]
-            if len(part):
-                prefix = "" if variant == "default" else f"[{variant}] "
-                lines += [prefix + line for line in theory_checks(part, config)]
-        return lines
+        """Plain-language findings of the bench (``Bench.checks``): the theory that applies
+        (collapse runs), samples to target per sampler (seek curricula)."""
+        bench = resolve_component("bench", self.recipe.bench)
+        return bench.run_checks(self.metrics, self.recipe.variants)
 
     def plot(self, out: str | Path | None = None) -> list[Path]:
         """Write the bench's figures (PNG) to ``out`` (default ``<run>/figures``)."""

@@ -15,7 +15,8 @@ torch = pytest.importorskip("torch")
 
 from genloop.core.errors import ConfigError  # noqa: E402
 from genloop.curation import watermark as wm  # noqa: E402
-from genloop.data.text import ShakespeareSource, cache_dir  # noqa: E402
+from genloop.data.hub import cache_dir  # noqa: E402
+from genloop.data.text import ShakespeareSource  # noqa: E402
 from genloop.data.tokenize import as_token_blocks  # noqa: E402
 from genloop.families.causal_lm import CausalLM  # noqa: E402
 

@@ -5,14 +5,15 @@ Every user mistake surfaces as one line on stderr and exit code 2, never a trace
 
 from __future__ import annotations
 
-import functools
-import math
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from genloop.cli import audit as audit_commands
+from genloop.cli import provenance as provenance_commands
+from genloop.cli import results as results_commands
+from genloop.cli.output import console, fmt, friendly, int_list
 from genloop.core.errors import GenloopError
 
 app = typer.Typer(
@@ -21,46 +22,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Summary tables are wide; never squeeze them below 120 columns (CI has no terminal).
-console = Console(width=max(Console().width, 120))
-err_console = Console(stderr=True)
-
-
-def friendly(func):
-    """Print a GenloopError as one line and exit 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except GenloopError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err_console.print("interrupted: finished generations are kept; rerun with --resume")
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _fmt(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    value = value + 0.0  # no "-0"
-    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
-        return f"{value:.3e}"
-    return f"{value:.4g}"
-
-
-def _int_list(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise GenloopError(f"--generations takes comma-separated integers, got {text!r}") from None
-
-
 def print_summary(run, generations=None, metrics=None) -> None:
     """The summary table and theory checks of a run, on the console."""
     table_data = run.summary(generations=generations, metrics=metrics)
@@ -75,12 +36,12 @@ def print_summary(run, generations=None, metrics=None) -> None:
             table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
         for r in part.itertuples():
             # The CI is a bootstrap over seeds of the median (genloop.store.summary).
-            ci = f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.seeds > 1 else ""
+            ci = f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if r.seeds > 1 else ""
             table.add_row(
-                r.metric, str(r.generation), _fmt(r.median) + ci,
-                f"{_fmt(r.q10)} – {_fmt(r.q90)}",
-                f"{_fmt(r.mean)} ± {_fmt(r.sem)}" if r.seeds > 1 else _fmt(r.mean),
-                _fmt(r.theory),
+                r.metric, str(r.generation), fmt(r.median) + ci,
+                f"{fmt(r.q10)} – {fmt(r.q90)}",
+                f"{fmt(r.mean)} ± {fmt(r.sem)}" if r.seeds > 1 else fmt(r.mean),
+                fmt(r.theory),
             )
         console.print(table)
     engines = (run.meta or {}).get("engine") or {}
@@ -156,9 +117,9 @@ def show(
     if is_sweep(run_dir):
         from genloop.cli.results import print_sweep_summary
 
-        print_sweep_summary(Sweep(run_dir), _int_list(generations), metric or None)
+        print_sweep_summary(Sweep(run_dir), int_list(generations), metric or None)
         return
-    print_summary(api.load(run_dir), generations=_int_list(generations), metrics=metric or None)
+    print_summary(api.load(run_dir), generations=int_list(generations), metrics=metric or None)
 
 
 @app.command()
@@ -185,9 +146,10 @@ def demo(
     run_demo(out=out, console=console)
 
 
-import genloop.cli.audit  # noqa: E402, F401  (registers audit)
-import genloop.cli.provenance  # noqa: E402, F401  (registers ledger, lineage, export)
-import genloop.cli.results  # noqa: E402, F401  (registers sweep, query, compare, report)
+# The subcommand modules define commands; the root registers them (they never import it).
+audit_commands.register(app)  # audit
+provenance_commands.register(app)  # ledger verify, lineage, export
+results_commands.register(app)  # sweep, query, compare, report
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import typer
 
-from genloop.cli import app, console, friendly
+from genloop.cli.output import console, friendly
 
 
-@app.command()
 @friendly
 def audit(
     real: str = typer.Option(..., "--real", help="Real data: CSV/NPY/Parquet/TXT/JSONL, a "
@@ -73,3 +72,8 @@ def audit(
     if table is not None:
         result.to_frame().to_csv(table, index=False)
         console.print(f"wrote {table}", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.command()(audit)

@@ -10,12 +10,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from genloop.cli import app, console, friendly
+from genloop.cli.output import console, friendly
 from genloop.core.errors import DataError
 
 ledger_app = typer.Typer(help="The provenance ledger of a run (docs/curation.md).",
                          no_args_is_help=True)
-app.add_typer(ledger_app, name="ledger")
 
 
 @ledger_app.command("verify")
@@ -80,7 +79,6 @@ def _unit_of_sample(run_dir: Path, sample: str, variant: str | None, seed: int |
     return holding[0]
 
 
-@app.command()
 @friendly
 def lineage(
     run_dir: Path = typer.Argument(..., help="A run directory."),
@@ -132,7 +130,6 @@ def lineage(
     console.print(table)
 
 
-@app.command()
 @friendly
 def export(
     run_dir: Path = typer.Argument(..., help="A run directory."),
@@ -165,3 +162,10 @@ def export(
     else:
         raise DataError(f"--out {out}: use a .csv, .parquet or .jsonl file name")
     console.print(f"wrote {len(frame)} rows to {out}", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.add_typer(ledger_app, name="ledger")
+    app.command()(lineage)
+    app.command()(export)

@@ -11,12 +11,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from genloop.cli import _fmt, _int_list, app, console, friendly
+from genloop.cli.output import console, fmt, friendly, int_list
 from genloop.core.errors import ConfigError, DataError
 
 
 def _ci(low, high) -> str:
-    return "" if low != low else f"[{_fmt(low)}, {_fmt(high)}]"  # NaN != NaN: no CI
+    return "" if low != low else f"[{fmt(low)}, {fmt(high)}]"  # NaN != NaN: no CI
 
 
 def print_sweep_summary(sweep, generations=None, metrics=None) -> None:
@@ -37,7 +37,7 @@ def print_sweep_summary(sweep, generations=None, metrics=None) -> None:
             table.add_column(point, justify="right")
         for (metric, generation), rows in part.groupby(["metric", "generation"], sort=True):
             cells = {
-                r.point: f"{_fmt(r.median)} {_ci(r.ci_low, r.ci_high)}" for r in rows.itertuples()
+                r.point: f"{fmt(r.median)} {_ci(r.ci_low, r.ci_high)}" for r in rows.itertuples()
             }
             table.add_row(metric, str(generation), *(cells.get(p, "") for p in points))
         console.print(table)
@@ -51,7 +51,6 @@ def _log_mlflow(path: Path, enabled: bool, uri: str | None) -> None:
         console.print(f"logged to MLflow run {run_id} ({uri or 'mlruns/'})")
 
 
-@app.command()
 @friendly
 def sweep(
     recipe: str = typer.Argument(None, help="Recipe name or YAML path."),
@@ -113,7 +112,6 @@ def sweep(
         console.print(f"sweep directory: {result.path}")
 
 
-@app.command()
 @friendly
 def query(
     sql: str = typer.Argument(
@@ -136,7 +134,7 @@ def query(
             str(column), justify="right" if frame[column].dtype.kind in "fiu" else "left"
         )
     for row in frame.head(max_rows).itertuples(index=False, name=None):
-        table.add_row(*(_fmt(v) if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(fmt(v) if isinstance(v, float) else str(v) for v in row))
     console.print(table)
     if len(frame) > max_rows:
         console.print(f"… {len(frame) - max_rows} more rows (--max-rows, or --csv)")
@@ -164,7 +162,6 @@ def _compare_inputs(paths: list[Path]) -> list[tuple[str, object]]:
     return inputs
 
 
-@app.command()
 @friendly
 def compare(
     runs: list[Path] = typer.Argument(..., help="Run or sweep directories (a sweep: each point)."),
@@ -210,7 +207,7 @@ def compare(
             "the runs share no variant name; compare runs of the same recipe "
             "or pass runs with matching --variant"
         )
-    gens = _int_list(generations)
+    gens = int_list(generations)
     if gens is None:
         last = min(int(f["generation"].max()) for f in frames)
         gens = sorted({0, last})
@@ -240,12 +237,12 @@ def compare(
                     values.append(dict(zip(rows["seed"], rows["value"], strict=True)))
                 if not all(values):
                     continue
-                cells = [_fmt(float(np.median(list(v.values())))) for v in values]
+                cells = [fmt(float(np.median(list(v.values())))) for v in values]
                 diffs = []
                 for other in values[1:]:
                     diff, low, high, paired = bootstrap_median_difference(values[0], other)
                     paired_any |= paired
-                    diffs.append(f"{_fmt(diff)} {_ci(low, high)}")
+                    diffs.append(f"{fmt(diff)} {_ci(low, high)}")
                 table.add_row(var, name, str(gen), *cells, *diffs)
     console.print(table)
     if paired_any:
@@ -255,7 +252,6 @@ def compare(
         )
 
 
-@app.command()
 @friendly
 def report(
     path: Path = typer.Argument(..., help="A run or sweep directory."),
@@ -288,3 +284,11 @@ def report(
         if result.errors or empty:
             raise GenloopError(f"report check failed: {(result.errors + empty)[0]}")
     _log_mlflow(path, mlflow, mlflow_uri)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.command()(sweep)
+    app.command()(query)
+    app.command()(compare)
+    app.command()(report)

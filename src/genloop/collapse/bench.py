@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from genloop.collapse.config import CollapseConfig
+from genloop.collapse.figures import PREFERRED
 from genloop.core.bench import Bench
 
 
@@ -34,20 +35,6 @@ def theory_curve(config: CollapseConfig, metric: str, generations: np.ndarray):
     return None
 
 
-def absorbing_states(metrics: pd.DataFrame) -> np.ndarray:
-    """The state each absorbed seed ended in (its last ``absorbed_state`` ≥ 0)."""
-    states = metrics[metrics["metric"] == "absorbed_state"]
-    # Each seed's final state: the last generation it reached (absorbed seeds stop).
-    final = states.sort_values("generation").groupby(["variant", "seed"])["value"].last()
-    return final[final >= 0].astype(int).to_numpy()
-
-
-def theory_value(config, metric: str, generation: int) -> float:
-    """:func:`theory_curve` at one generation, NaN where no closed form applies."""
-    curve = theory_curve(config, metric, np.array([generation]))
-    return float("nan") if curve is None else float(np.ravel(curve)[0])
-
-
 def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
     """Plain-language comparisons of a finished run with the theory that applies to it."""
     from scipy import stats
@@ -65,6 +52,8 @@ def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
             f"log-variance change at generation {last}: mean {mean:+.3f} ± {sem:.3f} (SE, "
             f"{len(change)} seeds) vs theory {predicted[0]:+.3f} — {verdict} (z = {z:+.2f})"
         )
+    from genloop.collapse.theory import absorbing_states
+
     absorbed = absorbing_states(metrics)
     if len(absorbed):
         from genloop.core.registry import build_source
@@ -176,6 +165,17 @@ def _ledger_plan(variants: dict, seeds: list[int]) -> dict[str, str]:
     return plan
 
 
+def run_checks(metrics: pd.DataFrame, variants: dict) -> list[str]:
+    """:func:`theory_checks` of every variant, prefixed ``[variant]`` when there are several."""
+    lines = []
+    for variant, config in variants.items():
+        part = metrics[metrics["variant"] == variant]
+        if len(part):
+            prefix = "" if variant == "default" else f"[{variant}] "
+            lines += [prefix + line for line in theory_checks(part, config)]
+    return lines
+
+
 BENCH = Bench(
     name="collapse",
     config_model=CollapseConfig,
@@ -184,4 +184,7 @@ BENCH = Bench(
     batch_engine=_batch_engine,
     run_batch=_run_batch,
     ledger_plan=_ledger_plan,
+    theory=theory_curve,
+    checks=run_checks,
+    preferred_metrics=tuple(PREFERRED),
 )

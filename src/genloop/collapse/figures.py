@@ -190,7 +190,7 @@ def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
 
 def absorption_histogram(metrics: pd.DataFrame, config, out_dir: Path) -> Path | None:
     """Where seeds were absorbed, against the theory p_i (discrete recursive fitting)."""
-    from genloop.collapse.bench import absorbing_states
+    from genloop.collapse.theory import absorbing_states
     from genloop.core.registry import build_source
 
     absorbed = absorbing_states(metrics)

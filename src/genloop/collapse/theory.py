@@ -173,3 +173,11 @@ def gaussian_variance_ratio_mean(n, generations, estimator: str = "mle") -> np.n
     if _check_estimator(estimator) == "unbiased":
         return np.ones(np.broadcast_shapes(n.shape, generations.shape))
     return ((n - 1) / n) ** generations
+
+
+def absorbing_states(metrics) -> np.ndarray:
+    """The state each absorbed seed ended in (its last ``absorbed_state`` ≥ 0)."""
+    states = metrics[metrics["metric"] == "absorbed_state"]
+    # Each seed's final state: the last generation it reached (absorbed seeds stop).
+    final = states.sort_values("generation").groupby(["variant", "seed"])["value"].last()
+    return final[final >= 0].astype(int).to_numpy()

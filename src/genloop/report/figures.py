@@ -33,12 +33,10 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
-def comparison_metrics(metrics: pd.DataFrame, limit: int = 8) -> list[str]:
-    """The metrics worth a comparison figure, in the bench's preferred order."""
-    from genloop.collapse.figures import PREFERRED
-
+def comparison_metrics(metrics: pd.DataFrame, preferred=(), limit: int = 8) -> list[str]:
+    """The metrics worth a comparison figure: the bench's ``preferred_metrics`` first."""
     present = set(metrics["metric"])
-    names = [m for m in PREFERRED if m in present]
+    names = [m for m in preferred if m in present]
     names += sorted(present - set(names) - set(PROVENANCE) - {"absorbed", "absorbed_state"})
     return names[:limit]
 

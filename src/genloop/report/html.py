@@ -155,16 +155,15 @@ def _page(title: str, sections: list[tuple[str, str]]) -> str:
 
 
 def _theory_of(recipes: dict):
-    """``theory(point, variant, metric, generations)`` from the collapse closed forms."""
+    """``theory(point, variant, metric, generations)`` from each bench's theory hook."""
+    from genloop.core.registry import resolve as resolve_component
 
     def theory(point, variant, metric, generations):
         recipe = recipes.get(point)
-        if recipe is None or recipe.bench != "collapse" or variant not in recipe.variants:
+        if recipe is None or variant not in recipe.variants:
             return None
-        from genloop.collapse.bench import theory_curve
-
-        curve = theory_curve(recipe.variants[variant], metric, np.asarray(generations))
-        return None if curve is None else np.broadcast_to(curve, np.shape(generations))
+        bench = resolve_component("bench", recipe.bench)
+        return bench.theory_curve(recipe.variants[variant], metric, generations)
 
     return theory
 
@@ -245,17 +244,9 @@ def _first(curve):
 
 
 def _checks(recipe, metrics) -> list[str]:
-    if recipe.bench != "collapse" or metrics.empty:
-        return []
-    from genloop.collapse.bench import theory_checks
+    from genloop.core.registry import resolve as resolve_component
 
-    lines = []
-    for variant, config in recipe.variants.items():
-        part = metrics[metrics["variant"] == variant]
-        if len(part):
-            prefix = "" if variant == "default" else f"[{variant}] "
-            lines += [prefix + line for line in theory_checks(part, config)]
-    return lines
+    return resolve_component("bench", recipe.bench).run_checks(metrics, recipe.variants)
 
 
 def sweep_report(sweep_path: Path) -> str:
@@ -276,6 +267,9 @@ def sweep_report(sweep_path: Path) -> str:
     }
     theory = _theory_of(recipes)
     spec = sweep.spec
+    from genloop.core.registry import resolve as resolve_component
+
+    bench = resolve_component("bench", spec["bench"])
     grid_rows = pd.DataFrame(
         [
             {"point": pid} | {sweep.columns[k]: v for k, v in values.items()}
@@ -314,7 +308,7 @@ def sweep_report(sweep_path: Path) -> str:
     ]
     comparison = "".join(
         img(figures.policy_comparison(full, m, theory, list(sweep.points)), f"comparison {m}")
-        for m in figures.comparison_metrics(metrics)
+        for m in figures.comparison_metrics(metrics, bench.preferred_metrics)
     )
     sections.append(
         (

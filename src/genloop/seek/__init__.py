@@ -17,11 +17,18 @@ Torch is imported only when a learner is built.
 from __future__ import annotations
 
 from genloop.core.bench import Bench
+from genloop.seek.analysis import summary_lines
 from genloop.seek.config import SeekConfig
 from genloop.seek.plots import plot
 from genloop.seek.run import ledger_plan, run_seed
 
+
+def checks(metrics, variants) -> list[str]:
+    """Samples to target per sampler and the speed-up over uniform (curriculum runs)."""
+    return summary_lines(metrics)
+
+
 BENCH = Bench(name="seek", config_model=SeekConfig, run_seed=run_seed, plot=plot,
-              ledger_plan=ledger_plan)
+              ledger_plan=ledger_plan, checks=checks)
 
 __all__ = ["BENCH", "SeekConfig", "ledger_plan", "plot", "run_seed"]

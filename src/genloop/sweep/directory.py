@@ -28,6 +28,7 @@ import pandas as pd
 
 from genloop.core.config import resolve
 from genloop.core.errors import DataError, GenloopError
+from genloop.core.registry import resolve as resolve_component
 from genloop.core.run_dir import RunDir, atomic_write_parquet
 from genloop.store.summary import write_summary
 from genloop.store.tidy import default_generations
@@ -151,10 +152,10 @@ class Sweep:
                     recipes[row.point] = None
             recipe = recipes[row.point]
             value = float("nan")
-            if recipe is not None and recipe.bench == "collapse" and row.variant in recipe.variants:
-                from genloop.collapse.bench import theory_value
-
-                value = theory_value(recipe.variants[row.variant], row.metric, row.generation)
+            if recipe is not None and row.variant in recipe.variants:
+                bench = resolve_component("bench", recipe.bench)
+                value = bench.theory_value(recipe.variants[row.variant], row.metric,
+                                           row.generation)
             out.append(value)
         return out
 
