@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from genloop.collapse.policy import MixingConfig, MixingPolicy, next_pool
+from genloop.collapse.policy import MixingConfig, MixingPolicy
 from genloop.core.errors import ConfigError
 from genloop.provenance.pool import REAL, Pool
 
@@ -40,7 +40,7 @@ def test_counts(config, expected):
 def test_replace_uses_only_new_rows():
     original, previous = pools()
     new = Pool.generated(np.full((10, 1), 7.0), 4)
-    pool = next_pool(make("replace"), n=10, previous=previous, original=original, new=new,
+    pool = make("replace").resolve(10).next_pool(previous=previous, original=original, new=new,
                      rng=np.random.default_rng(0))
     assert np.all(pool.X == 7.0) and np.all(pool.origin == 4)
 
@@ -48,7 +48,7 @@ def test_replace_uses_only_new_rows():
 def test_keep_fraction_takes_distinct_original_rows():
     original, previous = pools(100)
     new = Pool.generated(np.full((90, 1), -5.0), 4)
-    pool = next_pool(make("keep_fraction", fraction=0.1), n=100, previous=previous,
+    pool = make("keep_fraction", fraction=0.1).resolve(100).next_pool(previous=previous,
                      original=original, new=new, rng=np.random.default_rng(0))
     real = pool.X[pool.origin == REAL, 0]
     assert len(pool) == 100 and len(real) == 10
@@ -59,7 +59,7 @@ def test_keep_fraction_takes_distinct_original_rows():
 def test_mix_takes_each_part():
     original, previous = pools()
     new = Pool.generated(np.full((5, 1), -1.0), 4)
-    pool = next_pool(make("mix", alpha=0.5, beta=0.3, gamma=0.2), n=10, previous=previous,
+    pool = make("mix", alpha=0.5, beta=0.3, gamma=0.2).resolve(10).next_pool(previous=previous,
                      original=original, new=new, rng=np.random.default_rng(1))
     origins, sizes = np.unique(pool.origin, return_counts=True)
     assert dict(zip(origins.tolist(), sizes.tolist(), strict=True)) == {REAL: 2, 3: 3, 4: 5}
@@ -70,10 +70,10 @@ def test_accumulate_grows_and_subsample_caps():
     pool = original
     for generation in range(3):
         new = Pool.generated(np.full((10, 1), float(generation)), generation)
-        pool = next_pool(make("accumulate"), n=10, previous=pool, original=original, new=new,
+        pool = make("accumulate").resolve(10).next_pool(previous=pool, original=original, new=new,
                          rng=np.random.default_rng(generation))
     assert len(pool) == 40 and (pool.origin == REAL).sum() == 10
-    capped = next_pool(make("accumulate_subsample", budget=25), n=10, previous=pool,
+    capped = make("accumulate_subsample", budget=25).resolve(10).next_pool(previous=pool,
                        original=original, new=Pool.generated(np.zeros((10, 1)), 3),
                        rng=np.random.default_rng(0))
     assert len(capped) == 25

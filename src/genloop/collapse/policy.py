@@ -385,22 +385,6 @@ class MixingPolicy:
         return fresh
 
 
-def next_pool(
-    config: MixingConfig,
-    *,
-    n: int,
-    previous: Pool,
-    original: Pool,
-    new: Pool,
-    rng: np.random.Generator,
-    fresh: Pool | None = None,
-) -> Pool:
-    """``config.resolve(n).next_pool(...)``: the next pool of one seed (see there)."""
-    return config.resolve(n).next_pool(
-        previous=previous, original=original, new=new, rng=rng, fresh=fresh
-    )
-
-
 def uniform_subsets(rng: np.random.Generator, rows: np.ndarray, size: int) -> np.ndarray:
     """A uniform subset (without replacement, order kept) of ``size`` rows per seed.
 
@@ -432,18 +416,20 @@ def parse_mix(mix) -> dict:
         return dict(mix)
     if not isinstance(mix, str) or not mix.strip():
         raise ConfigError(f"--mix must name a mixing policy, got {mix!r}")
-    name, _, value = mix.strip().partition("=")
-    rule = _RULES.get(name.strip())
+    name, _, value = (part.strip() for part in mix.strip().partition("="))
+    rule = _RULES.get(name)
     try:
-        if rule is not None and rule.subsamples:
-            return {"policy": name.strip(), "budget": int(value)}
-        if rule is not None and rule.weights == "none" and not value:
-            return {"policy": name.strip()}
-        if rule is not None and rule.weights == "fraction":
-            return {"policy": name.strip(), "fraction": float(value)}
-        if rule is not None and rule.weights == "mix":
+        if rule is None:
+            pass
+        elif rule.subsamples:
+            return {"policy": name, "budget": int(value)}
+        elif rule.weights == "fraction":
+            return {"policy": name, "fraction": float(value)}
+        elif rule.weights == "mix":
             alpha, beta, gamma = (float(v) for v in value.split(","))
-            return {"policy": name.strip(), "alpha": alpha, "beta": beta, "gamma": gamma}
+            return {"policy": name, "alpha": alpha, "beta": beta, "gamma": gamma}
+        elif not value:
+            return {"policy": name}
     except ValueError:
         pass
     raise ConfigError(

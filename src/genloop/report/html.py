@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from genloop.core.errors import DataError
+from genloop.core.registry import resolve as resolve_component
 from genloop.core.version import __version__
 from genloop.report import figures
 from genloop.store.summary import summarize
@@ -156,7 +157,6 @@ def _page(title: str, sections: list[tuple[str, str]]) -> str:
 
 def _theory_of(recipes: dict):
     """``theory(point, variant, metric, generations)`` from each bench's theory hook."""
-    from genloop.core.registry import resolve as resolve_component
 
     def theory(point, variant, metric, generations):
         recipe = recipes.get(point)
@@ -244,8 +244,6 @@ def _first(curve):
 
 
 def _checks(recipe, metrics) -> list[str]:
-    from genloop.core.registry import resolve as resolve_component
-
     return resolve_component("bench", recipe.bench).run_checks(metrics, recipe.variants)
 
 
@@ -267,8 +265,6 @@ def sweep_report(sweep_path: Path) -> str:
     }
     theory = _theory_of(recipes)
     spec = sweep.spec
-    from genloop.core.registry import resolve as resolve_component
-
     bench = resolve_component("bench", spec["bench"])
     grid_rows = pd.DataFrame(
         [

@@ -19,7 +19,7 @@ the admission rule differs. ``generation`` in the logged rows is the round (0 = 
 learner trained on the seed set only).
 
 The pool is collapse's :class:`~genloop.provenance.pool.Pool` and the next one is made by
-collapse's mixing policy (:func:`genloop.collapse.policy.next_pool`), so the run's
+collapse's mixing policy (:meth:`genloop.collapse.policy.MixingPolicy.next_pool`), so the run's
 provenance ledger is the shared one (:mod:`genloop.provenance.ledger`): ``genloop ledger
 verify``, ``lineage`` and ``export`` read it. Its generation ``r`` is the pool the model
 of round ``r`` trains on: the seed set (real rows), the admitted answers (``gen:<k>``,
@@ -42,7 +42,6 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from genloop.collapse.config import MixingConfig
-from genloop.collapse.policy import next_pool
 from genloop.core.bench import BenchConfig
 from genloop.core.rng import generator
 from genloop.curation.filters.base import KEPT, Batch, Filter, Pipeline
@@ -285,9 +284,10 @@ def self_train(settings: SelfTrainingConfig, seed: int, log, ledger_dir: Path | 
     heldout = [p.sample(settings.eval_per_difficulty, generator(seed, -1, f"heldout d{d}"))
                for d, p in enumerate(programs, start=1)]
     pipeline = admission_pipeline(settings, programs)
-    mixing = POOL_POLICIES[settings.data_policy]
+    # the seed set is the policy's original data and its size the policy's n
     original = pool = Pool.real(np.concatenate([seed_x, seed_y], axis=1))
     n_seed = len(original)
+    mixing = POOL_POLICIES[settings.data_policy].resolve(n_seed)
     ledger = None
     if ledger_dir is not None:
         ledger = LedgerWriter(ledger_dir, variant, seed, [f.name for f in pipeline.filters])
@@ -342,8 +342,8 @@ def self_train(settings: SelfTrainingConfig, seed: int, log, ledger_dir: Path | 
 
         # 4. The next pool, by the data policy: the seed set plus every round's admitted
         #    answers (accumulate), or plus the latest round's only (replace).
-        pool = next_pool(mixing, n=n_seed, previous=pool, original=original, new=new,
-                         rng=generator(seed, r, "mix"))
+        pool = mixing.next_pool(previous=pool, original=original, new=new,
+                                rng=generator(seed, r, "mix"))
         if ledger is not None:
             columns += [ledger_columns(candidates, input_len, r, correct, confidence),
                         ledger_columns(problems, input_len, r)]

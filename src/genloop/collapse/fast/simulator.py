@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -72,7 +73,7 @@ class Batch:
                 "ground truth (truth=...)"
             )
 
-    @property
+    @cached_property
     def key(self) -> int:
         """The batch's stream key (:func:`~genloop.collapse.fast.streams.batch_key`)."""
         return batch_key(self.seeds)
