@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genloop.core.config import Recipe, resolve
-from genloop.core.errors import DataError
+from genloop.core.config import Recipe, resolve, seeds_label
+from genloop.core.errors import GenloopError
 from genloop.core.registry import resolve as resolve_component
-from genloop.core.run_dir import RunDir
-from genloop.core.runner import default_root, execute
+from genloop.core.run_dir import RunDir, default_root
+from genloop.core.runner import execute
 from genloop.store.tidy import default_generations, values_at
 
 
@@ -43,7 +43,39 @@ class Run:
         self.config = self.dir.read_config()
 
     def __repr__(self) -> str:
-        return f"Run({str(self.path)!r})"
+        seeds = self.config.get("seeds")
+        label = seeds_label(seeds) if isinstance(seeds, list) and seeds else seeds
+        return (f"<Run {self.config.get('name', '?')} seeds={label} "
+                f"variants={len(self.config.get('variants') or {'default': 0})} "
+                f"path={str(self.path)!r}>")
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: recipe, seeds, status, the bench's findings, and the
+        summary at the first and last generation pivoted by variant (median [q10, q90])."""
+        import html
+
+        meta = self.meta
+        finished = (self.path / "metrics.parquet").is_file() and "seconds" in meta
+        seeds = self.config.get("seeds")
+        seeds = seeds_label(seeds) if isinstance(seeds, list) and seeds else seeds
+        head = (f"<b>{html.escape(str(self.config.get('name', '?')))}</b> — "
+                f"seeds {html.escape(str(seeds))}"
+                f", {'finished' if finished else 'unfinished'}"
+                + (f" in {meta['seconds']:.1f} s" if finished else "")
+                + f"<br><code>{html.escape(str(self.path))}</code>")
+        try:
+            findings = self.checks()
+            table = self.summary()
+        except GenloopError as exc:
+            return f"<div>{head}<p>{html.escape(str(exc))}</p></div>"
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in findings)
+        table = table[~table["metric"].astype(str).str.contains("_hist_")]
+        cells = table.assign(cell=[f"{r.median:.4g} [{r.q10:.3g}, {r.q90:.3g}]"
+                                   for r in table.itertuples()])
+        pivot = cells.pivot_table(index=["metric", "generation"], columns="variant",
+                                  values="cell", aggfunc="first", sort=False)
+        return (f"<div>{head}<ul>{items}</ul>"
+                f"{pivot.to_html(escape=True, na_rep='')}</div>")
 
     @cached_property
     def recipe(self) -> Recipe:
@@ -140,7 +172,8 @@ def run(
     recipe : str, Path or dict
         A shipped recipe name (see ``genloop recipes``), a YAML path, or a mapping.
     seeds : optional
-        ``range(10)``, ``"0..99"`` (inclusive) or an int; default: the recipe's seeds.
+        ``range(10)``, a list or numpy array of ints, ``"0..99"`` (inclusive), ``"0,3,5"``
+        or an int; default: the recipe's seeds. Saved as a list in ``config.yaml``.
     overrides : dict or list of "key=value", optional
         Dotted config keys, e.g. ``{"mixing.policy": "accumulate", "n": 500}``.
     quick : bool
@@ -167,17 +200,31 @@ def run(
         validated = resolve(
             recipe, overrides=overrides, quick=quick, seeds=seeds, variants=variants
         )
+        fresh = out is None or not Path(out).exists()
         run_dir = RunDir.create(default_root(), validated.name, validated.seeds, out)
+        try:
+            execute(validated, run_dir, progress=progress)
+        except GenloopError:
+            # A data or config problem found once the run started (a missing file, a
+            # source that rejects its settings): leave no half-made run directory behind
+            # unless some unit finished, which --resume would keep.
+            run_dir.discard_if_empty(remove_folder=fresh)
+            raise
+        return Run(run_dir.path)
     execute(validated, run_dir, progress=progress)
     return Run(run_dir.path)
 
 
 def load(run_dir: str | Path):
-    """Open an existing run directory (a :class:`Run`) or sweep directory (a ``Sweep``)."""
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise DataError(f"run directory not found: {path}")
+    """Open a run directory (a :class:`Run`) or sweep directory (a ``Sweep``).
+
+    ``run_dir`` is a path, ``"latest"`` (the newest run under ``runs/``) or a recipe name
+    (its newest run there); see :func:`genloop.store.catalog.find_run`.
+    """
+    from genloop.store.catalog import find_run
     from genloop.sweep import Sweep, is_sweep
+
+    path = find_run(run_dir)
 
     return Sweep(path) if is_sweep(path) else Run(path)
 

@@ -1,4 +1,4 @@
-"""``genloop demo``: one minute of model collapse, told in plain words.
+"""``genloop demo``: ten seconds of model collapse, told in plain words.
 
 Runs the shipped ``demo`` recipe (a 2-component GMM refitted to its own samples for 100
 generations under three data policies, five seeds each), writes the figures and prints
@@ -39,7 +39,12 @@ def findings(metrics: pd.DataFrame, variants: list[str]) -> list[str]:
                 continue
             if how == "ratio" and start > 0 and end > 0:
                 factor = end / start
-                change = (f"fell {1 / factor:.1f}×" if factor < 1 else f"rose {factor:.1f}×")
+                # Below 5% either way "fell 1.0×" says nothing: give the percentage.
+                if abs(factor - 1) < 0.05:
+                    change = f"about the same, {100 * (factor - 1):+.1f}%"
+                else:
+                    change = (f"fell {1 / factor:.1f}×" if factor < 1
+                              else f"rose {factor:.1f}×")
             else:
                 change = f"changed by {end - start:+.3g}"
             lines.append(

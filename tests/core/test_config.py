@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from genloop.core.config import (
@@ -21,13 +22,18 @@ BASE = {
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0..3", [0, 1, 2, 3]), ("2,5", [2, 5]), (7, [7]), (range(2), [0, 1]), ("4", [4])],
+    [("0..3", [0, 1, 2, 3]), ("2,5", [2, 5]), (7, [7]), (range(2), [0, 1]), ("4", [4]),
+     ([3, 1], [3, 1]), (np.arange(3), [0, 1, 2]), (np.int64(5), [5]), ([2.0], [2]),
+     (range(0, 6, 2), [0, 2, 4]), ([0, 1, 2], [0, 1, 2])],
 )
 def test_parse_seeds(text, expected):
-    assert parse_seeds(text) == expected
+    seeds = parse_seeds(text)
+    assert seeds == expected and all(type(s) is int for s in seeds)
 
 
-@pytest.mark.parametrize("bad", ["a..b", "-1", "", True])
+@pytest.mark.parametrize("bad", ["a..b", "-1", "", True, [1.7, 2.2], [True, False], [1, 1],
+                                 float("inf"), "0..100000000", 99999999999999999999, [],
+                                 "[0, 1, 2]", {"a": 1}])
 def test_bad_seeds(bad):
     with pytest.raises(ConfigError, match="seeds"):
         parse_seeds(bad)
@@ -100,3 +106,16 @@ def test_user_overrides_win_over_variants_and_survive_saving():
     assert {k: v.model_dump() for k, v in again.variants.items()} == {
         k: v.model_dump() for k, v in recipe.variants.items()
     }
+
+
+@pytest.mark.parametrize("seeds", [range(3), [0, 1, 2], np.arange(3), "0..2", "0,1,2"])
+def test_seeds_round_trip_through_config_yaml(seeds, tmp_path):
+    """The resolved config holds a list of ints, and config.yaml reads back the same list."""
+    from genloop.core.run_dir import RunDir
+
+    recipe = resolve("nature-gaussian", quick=True, seeds=seeds)
+    assert recipe.raw["seeds"] == [0, 1, 2]
+    run_dir = RunDir(tmp_path)
+    run_dir.write_config(recipe.raw)
+    assert "seeds: [0, 1, 2]\n" in (tmp_path / "config.yaml").read_text()
+    assert resolve(run_dir.read_config()).seeds == [0, 1, 2]

@@ -113,7 +113,7 @@ def test_asking_for_more_rows_than_the_file_holds_names_it(csv_path):
     source = FileSource(str(csv_path), columns=["x"])
     with pytest.raises(ConfigError, match=r"table\.csv holds 10 rows"):
         source.draw(11, np.random.default_rng(0))
-    with pytest.raises(ConfigError, match=r"n=8 plus n_holdout=3"):
+    with pytest.raises(ConfigError, match=r"n=8 plus holdout=3"):
         source.split(8, 3, np.random.default_rng(0))
 
 

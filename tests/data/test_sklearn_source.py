@@ -77,7 +77,7 @@ def test_too_many_rows_names_the_dataset_and_its_size():
     source = SklearnSource("digits")
     with pytest.raises(ConfigError, match="'digits' holds 1797 rows"):
         source.draw(1798, np.random.default_rng(0))
-    with pytest.raises(ConfigError, match="'digits' holds 1797 rows; n=1500 plus n_holdout=500"):
+    with pytest.raises(ConfigError, match="'digits' holds 1797 rows; n=1500 plus holdout=500"):
         source.split(1500, 500, np.random.default_rng(0))
 
 

@@ -109,3 +109,14 @@ def test_errors_are_one_line(runs, tmp_path):
         query("select 1", tmp_path / "absent")
     con = connect(tmp_path)  # an empty folder still has the views
     assert con.execute("select count(*) from metrics").fetchone() == (0,)
+
+
+def test_the_ledgers_view_holds_every_ledger_row(tmp_path):
+    """The view used to glob ``ledger*.parquet`` and never found ``gen*.ledger.parquet``."""
+    genloop.run("nature-gaussian", quick=True, variants=["mle"], seeds=[0],
+                overrides={"engine": "samples", "generations": 2}, out=tmp_path / "led")
+    counts = query("select origin, count(*) as n from ledgers group by origin order by origin",
+                   tmp_path)
+    n = genloop.load(tmp_path / "led").recipe.config.n
+    # One ledger row per pool row: generation 0's pool is real, then one pool per generation.
+    assert counts.set_index("origin")["n"].to_dict() == {"real": n, "gen:0": n, "gen:1": n}

@@ -18,6 +18,7 @@ Every problem is a one-line :class:`~genloop.core.errors.DataError` or
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,6 +210,12 @@ def _from_table(table, name: str, kind: str, label_column: str | None, role: str
     if len(table) == 0:
         raise DataError(f"{role} data {name} has no rows")
     labels = None
+    if label_column is not None and label_column not in table.columns and role == "real":
+        # The real data defines the classes; a synthetic set may come without labels.
+        close = difflib.get_close_matches(label_column, table.columns, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DataError(f"label column {label_column!r} is not a column of {role} data "
+                        f"{name}{hint}; its columns: {_preview(list(table.columns))}")
     if label_column is not None and label_column in table.columns:
         column = table[label_column]
         if column.isna().any():

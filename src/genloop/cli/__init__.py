@@ -13,7 +13,7 @@ from rich.table import Table
 from genloop.cli import audit as audit_commands
 from genloop.cli import provenance as provenance_commands
 from genloop.cli import results as results_commands
-from genloop.cli.output import console, fmt, friendly, int_list
+from genloop.cli.output import RUN_HELP, console, fmt, friendly, int_list, run_path
 from genloop.core.errors import GenloopError
 
 app = typer.Typer(
@@ -22,6 +22,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from genloop.core.version import __version__
+
+        console.print(f"genloop {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", metavar="",
+                                 help="Print genloop's version and exit.",
+                                 callback=_print_version, is_eager=True),
+):
+    """genloop: multi-generation training loops (model collapse, curation, dynamics)."""
+
+
 def print_summary(run, generations=None, metrics=None) -> None:
     """The summary table and theory checks of a run, on the console."""
     table_data = run.summary(generations=generations, metrics=metrics)
@@ -59,12 +78,13 @@ def run(
     recipe: str = typer.Argument(None, help="Recipe name (see `genloop recipes`) or YAML path."),
     seeds: str = typer.Option(None, help="Seeds: inclusive range 0..99, list 0,3,5, or one int."),
     set_: list[str] = typer.Option(None, "--set", help="Override a config key: key=value."),
-    quick: bool = typer.Option(False, "--quick", help="Run the recipe's small variant."),
+    quick: bool = typer.Option(False, "--quick", metavar="",
+                               help="Run the recipe's small variant."),
     variant: list[str] = typer.Option(None, "--variant", help="Only this variant (repeatable)."),
     out: Path = typer.Option(None, help="Run directory (default runs/<recipe>__<seeds>__<time>)."),
     resume: Path = typer.Option(None, help="Continue an interrupted run directory."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
-    mlflow: bool = typer.Option(False, "--mlflow", help="Log to MLflow (./mlruns)."),
+    quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress bar or summary."),
+    mlflow: bool = typer.Option(False, "--mlflow", metavar="", help="Log to MLflow (./mlruns)."),
     mlflow_uri: str = typer.Option(None, help="MLflow tracking URI (implies --mlflow)."),
 ):
     """Run a recipe (every seed and variant) into a run directory."""
@@ -103,10 +123,42 @@ def recipes():
     console.print(table)
 
 
+@app.command("runs")
+@friendly
+def list_runs(
+    root: Path = typer.Option(None, help="The runs folder (default runs/)."),
+    limit: int = typer.Option(20, help="Show the newest N (0: all)."),
+):
+    """The runs and sweeps under runs/, newest first: recipe, seeds, variants, status, time."""
+    from rich.markup import escape
+
+    from genloop.store.catalog import list_runs as catalog
+
+    runs = catalog(root)
+    if runs.empty:
+        console.print(f"no runs under {root or 'runs'}/ yet; start one with `genloop run NAME`",
+                      highlight=False, markup=False)
+        return
+    shown = runs if limit <= 0 else runs.head(limit)
+    table = Table(title=f"{len(runs)} run(s) under {escape(str(root or 'runs'))}/, newest first "
+                        "(`genloop show latest` or `genloop show RECIPE` opens the newest)",
+                  title_justify="left")
+    for column in ("run", "recipe", "seeds", "variants", "status", "started", "seconds"):
+        table.add_column(column, overflow="fold")
+    for row in shown.itertuples():
+        seconds = "" if row.seconds is None or row.seconds != row.seconds else f"{row.seconds:.1f}"
+        table.add_row(*(escape(str(v or "")) for v in (row.run, row.recipe, row.seeds,
+                                                        row.variants, row.status, row.started)),
+                      seconds)
+    console.print(table)
+    if len(runs) > len(shown):
+        console.print(f"… {len(runs) - len(shown)} older (--limit 0 shows all)")
+
+
 @app.command()
 @friendly
 def show(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
+    run_dir: str = typer.Argument(..., help=RUN_HELP),
     generations: str = typer.Option(None, help="Comma-separated generations to show."),
     metric: list[str] = typer.Option(None, "--metric", help="Only these metrics (repeatable)."),
 ):
@@ -114,6 +166,7 @@ def show(
     from genloop import api
     from genloop.sweep import Sweep, is_sweep
 
+    run_dir = run_path(run_dir)
     if is_sweep(run_dir):
         from genloop.cli.results import print_sweep_summary
 
@@ -125,13 +178,13 @@ def show(
 @app.command()
 @friendly
 def plot(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
+    run_dir: str = typer.Argument(..., help=RUN_HELP),
     out: Path = typer.Option(None, help="Folder for the PNGs (default <run>/figures)."),
 ):
     """Write the run's figures as PNG files."""
     from genloop import api
 
-    for path in api.load(run_dir).plot(out):
+    for path in api.load(run_path(run_dir)).plot(out):
         console.print(f"wrote {path}")
 
 
@@ -140,7 +193,7 @@ def plot(
 def demo(
     out: Path = typer.Option(None, help="Run directory (default runs/demo__...)."),
 ):
-    """Run a one-minute collapse study on built-in data and say what collapsed."""
+    """Run a ten-second collapse study on built-in data and say what collapsed."""
     from genloop.demo import run_demo
 
     run_demo(out=out, console=console)

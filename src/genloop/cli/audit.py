@@ -29,7 +29,8 @@ def audit(
     seeds: str = typer.Option("0..2", help="Projection seeds: 0..2, 0,3,5 or one int."),
     label_column: str = typer.Option(None, help="Class labels of real vector rows: missing "
                                      "and rare classes are named."),
-    quick: bool = typer.Option(False, "--quick", help="Fewer rows, splits, generations, seeds."),
+    quick: bool = typer.Option(False, "--quick", metavar="",
+                               help="Fewer rows, splits, generations, seeds."),
     generation: int = typer.Option(None, help="Pool generation when --synthetic is a run."),
     variant: str = typer.Option(None, help="Variant of that run."),
     seed: int = typer.Option(None, help="Seed of that run (default: its lowest)."),
@@ -38,6 +39,7 @@ def audit(
     synthetic_share: float = typer.Option(0.5, help="Synthetic share of the projection's "
                                           "starting mix."),
     projection: bool = typer.Option(True, "--projection/--no-projection",
+                                    metavar="",
                                     help="Run the proxy projection (the slowest part)."),
     audit_seed: int = typer.Option(0, help="Seed of the splits, detector and mix."),
     table: Path = typer.Option(None, help="Also write every finding as CSV."),

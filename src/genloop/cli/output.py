@@ -6,10 +6,13 @@ A leaf module: the command modules and the root app import it, it imports none o
 from __future__ import annotations
 
 import functools
+import logging
 import math
+from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from genloop.core.errors import GenloopError
 
@@ -26,13 +29,37 @@ def friendly(func):
         try:
             return func(*args, **kwargs)
         except GenloopError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # The message quotes user text (paths, values): never read it as Rich markup.
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("interrupted: finished generations are kept; rerun with --resume")
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+class _NoteHandler(logging.Handler):
+    """genloop's log records (config notes) as ``note: ...`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err_console.print(f"note: {record.getMessage()}", highlight=False, markup=False,
+                          soft_wrap=True)
+
+
+_logger = logging.getLogger("genloop")
+if not any(isinstance(h, _NoteHandler) for h in _logger.handlers):
+    _logger.addHandler(_NoteHandler())
+
+RUN_HELP = "A run directory, `latest`, or a recipe name (its newest run under runs/)."
+
+
+def run_path(reference: str | Path) -> Path:
+    """The run directory a command argument names (``genloop.store.catalog.find_run``)."""
+    from genloop.store.catalog import find_run
+
+    return find_run(reference)
 
 
 def fmt(value: float) -> str:

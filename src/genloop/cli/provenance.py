@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from genloop.cli.output import console, friendly
+from genloop.cli.output import RUN_HELP, console, friendly, run_path
 from genloop.core.errors import DataError
 
 ledger_app = typer.Typer(help="The provenance ledger of a run (docs/curation.md).",
@@ -19,11 +19,12 @@ ledger_app = typer.Typer(help="The provenance ledger of a run (docs/curation.md)
 
 @ledger_app.command("verify")
 @friendly
-def verify(run_dir: Path = typer.Argument(..., help="A run directory.")):
+def verify(run_dir: str = typer.Argument(..., help=RUN_HELP)):
     """Check every generation's data and ledger against the hash-chained manifests.
 
     Exit 0 when intact; exit 1 with one line per problem (unit, generation, file).
     """
+    run_dir = run_path(run_dir)
     from genloop.provenance.ledger import unit_dirs
     from genloop.provenance.ledger import verify as verify_run
 
@@ -81,7 +82,7 @@ def _unit_of_sample(run_dir: Path, sample: str, variant: str | None, seed: int |
 
 @friendly
 def lineage(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
+    run_dir: str = typer.Argument(..., help=RUN_HELP),
     sample: str = typer.Option(None, "--sample", help="A sample id: show its ancestors and "
                                "descendants."),
     origin: str = typer.Option(None, "--origin", help="real or gen:<k>: how much of a pool "
@@ -93,6 +94,7 @@ def lineage(
     limit: int = typer.Option(5, help="Sample ids printed per origin."),
 ):
     """Ancestors and descendants of a sample, or the (transitive) origin of a pool."""
+    run_dir = run_path(run_dir)
     from genloop.provenance.ledger import unit_dirs
     from genloop.provenance.lineage import Lineage
 
@@ -132,7 +134,7 @@ def lineage(
 
 @friendly
 def export(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
+    run_dir: str = typer.Argument(..., help=RUN_HELP),
     generation: int = typer.Option(..., "--generation", help="The pool to export."),
     out: Path = typer.Option(..., "-o", "--out", help="FILE.csv, FILE.parquet or FILE.jsonl."),
     variant: str = typer.Option(None, help="Variant (needed when the run has several)."),
@@ -142,6 +144,7 @@ def export(
 
     JSONL of a text pool holds one ``{"sample_id", "origin", "text"}`` object per line.
     """
+    run_dir = run_path(run_dir)
     from genloop.core.run_dir import atomic_write_parquet, atomic_write_text
     from genloop.provenance.ledger import load_pool
 

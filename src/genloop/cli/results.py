@@ -11,8 +11,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from genloop.cli.output import console, fmt, friendly, int_list
-from genloop.core.errors import ConfigError, DataError
+from genloop.cli.output import RUN_HELP, console, fmt, friendly, int_list, run_path
+from genloop.core.errors import ConfigError
 
 
 def _ci(low, high) -> str:
@@ -59,7 +59,7 @@ def sweep(
     ),
     seeds: str = typer.Option(None, help="Seeds: 0..19, 0,3,5 or one int."),
     set_: list[str] = typer.Option(None, "--set", help="Override for every point: key=value."),
-    quick: bool = typer.Option(False, "--quick", help="The recipe's small variant."),
+    quick: bool = typer.Option(False, "--quick", metavar="", help="The recipe's small variant."),
     variant: list[str] = typer.Option(None, "--variant", help="Only this variant (repeatable)."),
     backend: str = typer.Option("local", help="local (process pool) or ray."),
     workers: int = typer.Option(None, help="Units at once (default: number of cores)."),
@@ -69,10 +69,11 @@ def sweep(
         None, help="Sweep directory; an existing one of the same sweep is continued."
     ),
     resume: Path = typer.Option(None, help="Continue this sweep directory."),
-    report: bool = typer.Option(False, "--report", help="Also write <sweep>/report.html."),
-    mlflow: bool = typer.Option(False, "--mlflow", help="Log to MLflow (./mlruns)."),
+    report: bool = typer.Option(False, "--report", metavar="",
+                                help="Also write <sweep>/report.html."),
+    mlflow: bool = typer.Option(False, "--mlflow", metavar="", help="Log to MLflow (./mlruns)."),
     mlflow_uri: str = typer.Option(None, help="MLflow tracking URI (implies --mlflow)."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary."),
+    quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress bar or summary."),
 ):
     """Run a recipe over a grid of config values × seeds, resumably, in parallel."""
     from genloop.sweep import run_sweep
@@ -118,7 +119,7 @@ def query(
         ..., help="SQL over the views metrics, configs, runs, summaries, ledgers."
     ),
     runs: Path = typer.Option(Path("runs"), help="Folder searched for runs and sweeps."),
-    csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+    csv: bool = typer.Option(False, "--csv", metavar="", help="Print CSV instead of a table."),
     max_rows: int = typer.Option(200, help="Rows shown in the table (CSV prints all)."),
 ):
     """DuckDB SQL across every run and sweep under --runs (default ./runs)."""
@@ -146,9 +147,8 @@ def _compare_inputs(paths: list[Path]) -> list[tuple[str, object]]:
     from genloop.sweep import Sweep, is_sweep
 
     inputs = []
-    for path in paths:
-        if not path.is_dir():
-            raise DataError(f"run directory not found: {path}")
+    for reference in paths:
+        path = run_path(reference)
         if is_sweep(path):
             metrics = Sweep(path).metrics
             inputs += [
@@ -164,7 +164,8 @@ def _compare_inputs(paths: list[Path]) -> list[tuple[str, object]]:
 
 @friendly
 def compare(
-    runs: list[Path] = typer.Argument(..., help="Run or sweep directories (a sweep: each point)."),
+    runs: list[str] = typer.Argument(
+        ..., help="Run or sweep directories, `latest` or recipe names (a sweep: each point)."),
     metric: list[str] = typer.Option(None, "--metric", help="Metric (repeatable)."),
     generations: str = typer.Option(
         None, help="Comma-separated generations (default: first and last)."
@@ -254,20 +255,22 @@ def compare(
 
 @friendly
 def report(
-    path: Path = typer.Argument(..., help="A run or sweep directory."),
+    path: str = typer.Argument(..., help=RUN_HELP),
     out: Path = typer.Option(None, "-o", "--out", help="HTML file (default <path>/report.html)."),
     check: bool = typer.Option(
         False,
         "--check",
-        help="Render it in headless Chromium: "
+        metavar="", help="Render it in headless Chromium: "
         "console errors, image sizes, <path>/report_screenshot.png.",
     ),
-    mlflow: bool = typer.Option(False, "--mlflow", help="Also log it to MLflow (./mlruns)."),
+    mlflow: bool = typer.Option(False, "--mlflow", metavar="",
+                                help="Also log it to MLflow (./mlruns)."),
     mlflow_uri: str = typer.Option(None, help="MLflow tracking URI (implies --mlflow)."),
 ):
     """Write one self-contained HTML report (figures embedded; works offline)."""
     from genloop.report.html import write_report
 
+    path = run_path(path)
     html_path = write_report(path, out)
     console.print(f"wrote {html_path}")
     if check:

@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -74,30 +75,80 @@ def known_recipes() -> dict[str, Path]:
     return {p.stem: p for p in sorted(recipe_dir().rglob("*.yaml"))}
 
 
+MAX_SEED = 2**31 - 1  # seeds derive numpy streams; a bound keeps their keys one width
+MAX_SEEDS = 1_000_000  # more seeds than this do not fit one machine's metrics in memory
+
+
 def parse_seeds(value: Any) -> list[int]:
-    """Parse ``"0..9"`` (inclusive), ``"0,3,5"``, ``[0, 3]`` or ``7`` into a list of ints."""
-    try:
-        if isinstance(value, bool):
+    """Read seeds as a list of distinct non-negative ints, in the order given.
+
+    Accepts ``"0..9"`` (inclusive), ``"0,3,5"``, one int, and any sequence of integers:
+    a list or tuple, a ``range``, a numpy array. Floats are accepted only when integral
+    (``3.0``); booleans never are.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable, empty, negative, non-integral, duplicated or more than ``MAX_SEEDS``
+        seeds, or a seed above ``MAX_SEED``.
+    """
+    import numbers
+
+    def one(v: Any) -> int:
+        if isinstance(v, (bool, np.bool_)):
             raise ValueError
-        if isinstance(value, int):
-            seeds = [value]
-        elif isinstance(value, (list, tuple, range)):
-            seeds = [int(v) for v in value]
-        else:
-            text = str(value).strip()
+        if isinstance(v, numbers.Integral):
+            return int(v)
+        if isinstance(v, numbers.Real) and float(v).is_integer():
+            return int(v)
+        if isinstance(v, str) and v.strip().lstrip("+-").isdigit():
+            return int(v)
+        raise ValueError
+
+    def bounded(lo: int, hi: int) -> list[int]:
+        if hi - lo + 1 > MAX_SEEDS:
+            raise ConfigError(f"seeds: {value!r} names {hi - lo + 1:,} seeds; at most "
+                              f"{MAX_SEEDS:,} fit one run (split it into several)")
+        return list(range(lo, hi + 1))
+
+    try:
+        if isinstance(value, range):
+            seeds = bounded(value.start, value.stop - 1) if value.step == 1 else [
+                one(v) for v in value[: MAX_SEEDS + 1]]
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            seeds = [one(v) for v in list(value)[: MAX_SEEDS + 1]]
+        elif isinstance(value, str):
+            text = value.strip()
             if ".." in text:
                 lo, hi = text.split("..")
-                seeds = list(range(int(lo), int(hi) + 1))
+                seeds = bounded(one(lo), one(hi))
             else:
-                seeds = [int(v) for v in text.split(",") if v.strip()]
-    except (TypeError, ValueError):
+                seeds = [one(v) for v in text.split(",") if v.strip()]
+        else:
+            seeds = [one(value)]
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(
             f"seeds: cannot read {value!r}; use an inclusive range like 0..99, a list like "
-            "0,3,5, or one integer"
+            "0,3,5 or [0, 3, 5], or one integer"
         ) from None
     if not seeds or min(seeds) < 0:
         raise ConfigError(f"seeds: {value!r} must name at least one non-negative seed")
+    if len(seeds) > MAX_SEEDS:
+        raise ConfigError(f"seeds: more than {MAX_SEEDS:,} seeds; split the run into several")
+    if max(seeds) > MAX_SEED:
+        raise ConfigError(f"seeds: {max(seeds)} is above the largest seed, {MAX_SEED}")
+    if len(set(seeds)) != len(seeds):
+        repeated = next(s for i, s in enumerate(seeds) if s in seeds[:i])
+        raise ConfigError(f"seeds: seed {repeated} is named twice")
     return seeds
+
+
+def seeds_label(seeds: list[int]) -> str:
+    """A short label: ``0..99`` for a contiguous range, else the seeds comma-separated."""
+    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}..{seeds[-1]}"
+    text = ",".join(map(str, seeds))
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def load_raw(recipe: str | Path) -> dict:
@@ -150,6 +201,91 @@ def set_dotted(raw: dict, key: str, value: Any) -> None:
             raise ConfigError(f"override {key!r}: {part!r} holds a value, not a section")
         node = child
     node[parts[-1]] = value
+
+
+# Recipe sections that hold one named component: a user who names another component there
+# gets a fresh mapping (see swap_components).
+COMPONENT_SECTIONS = ("family", "source")
+
+
+def _accepted_parameters(kind: str, name: Any) -> set[str] | None:
+    """The keyword parameters of the component ``name`` (None: any, or name unknown)."""
+    import inspect
+
+    from genloop.core.registry import resolve as resolve_component
+
+    try:
+        target = resolve_component(kind, str(name))
+    except ConfigError:
+        return None  # validation names the unknown component later, with the known ones
+    try:
+        parameters = inspect.signature(target.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.name != "self"}
+
+
+def swap_components(raw: dict, user: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite user overrides that switch a component so that none of the old one leaks in.
+
+    ``--set source.name=file`` (and ``--set 'source={name: file, path: x.csv}'``) mean "use
+    this other source". The new section starts from the new mapping and keeps only those
+    keys of the recipe's old mapping that the new component accepts too (a ``tokenizer``
+    and ``block_size`` that the family needs survive a switch between text sources; a
+    ``plays`` list does not reach a ``file`` source). Each kept and dropped key is logged
+    on the ``genloop`` logger (the CLI prints it as a note).
+
+    Returns
+    -------
+    dict
+        ``user`` with each switching override replaced by the whole new section.
+    """
+    import logging
+
+    log = logging.getLogger("genloop")
+    out = dict(user)
+    for section in COMPONENT_SECTIONS:
+        old = raw.get(section)
+        old = {"name": old} if isinstance(old, str) else old
+        if not isinstance(old, dict):
+            continue
+        named = f"{section}.name" in user
+        if named:
+            new = {"name": user[f"{section}.name"]}
+        elif isinstance(user.get(section), dict) and "name" in user[section]:
+            new = dict(user[section])
+        else:
+            continue
+        if new["name"] == old.get("name") and section not in user:
+            continue  # the same component: a plain key change
+        accepted = _accepted_parameters(section, new["name"])
+        # Keys the user set beside the switch (source.path=...) win over everything.
+        extra = {k.split(".", 1)[1]: v for k, v in user.items()
+                 if k.startswith(f"{section}.") and k != f"{section}.name"}
+        kept, dropped = {}, []
+        for key, value in old.items():
+            if key == "name" or key in new or key in extra:
+                continue
+            if accepted is None or key in accepted:
+                kept[key] = value
+            else:
+                dropped.append(key)
+        for key in extra:
+            out.pop(f"{section}.{key}")
+        out.pop(f"{section}.name", None)
+        out[section] = {**new, **kept, **extra}
+        if kept:
+            log.warning("%s %r keeps %s from the recipe's %s %r (set them to change them)",
+                        section, new["name"],
+                        ", ".join(f"{section}.{k}={v!r}" for k, v in kept.items()),
+                        section, old.get("name"))
+        if dropped:
+            log.warning("%s %r does not take %s of the recipe's %s %r: dropped",
+                        section, new["name"], ", ".join(f"{section}.{k}" for k in dropped),
+                        section, old.get("name"))
+    return out
 
 
 def apply_overrides(raw: dict, overrides: dict[str, Any] | list[str] | None) -> dict:
@@ -248,9 +384,10 @@ def resolve(
     user = dict(map(parse_override, overrides)) if isinstance(overrides, list) else dict(
         overrides or {}
     )
+    user = swap_components(raw, user)
     raw = apply_overrides(raw, user)
     if seeds is not None:
-        raw["seeds"] = seeds if isinstance(seeds, (int, str)) else list(seeds)
+        raw["seeds"] = seeds
     bench_name = raw.get("bench", "collapse")
     bench = resolve_component("bench", bench_name)
     base = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
@@ -281,12 +418,14 @@ def resolve(
         merged = apply_overrides(base, changes or {})
         variants[str(variant)] = validate_bench_config(merged, bench.config_model)
     resolved_raw = {k: raw[k] for k in COMMON_KEYS if k in raw and k != "quick"} | base
-    resolved_raw["seeds"] = str(raw.get("seeds", 0))
+    seed_list = parse_seeds(raw.get("seeds", 0))
+    # A plain list of ints: YAML writes and reads it back exactly (config.yaml, --resume).
+    resolved_raw["seeds"] = seed_list
     return Recipe(
         name=str(raw.get("name", "recipe")),
         description=str(raw.get("description", "")),
         bench=bench_name,
-        seeds=parse_seeds(raw.get("seeds", 0)),
+        seeds=seed_list,
         variants=variants,
         raw=resolved_raw,
     )

@@ -205,6 +205,29 @@ def _sorted_metrics(frames: list[pd.DataFrame]) -> pd.DataFrame:
 LEDGER_DIR = "ledger"  # provenance ledgers, one folder per unit (genloop.provenance.ledger)
 
 
+def default_root() -> Path:
+    """Where new runs go unless ``--out`` says otherwise (``runs/`` in the working folder)."""
+    return Path("runs")
+
+
+class _ConfigDumper(yaml.SafeDumper):
+    """Safe YAML whose lists of plain numbers stay on one line (``seeds: [0, 1, 2]``)."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list):
+    flow = bool(data) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                              for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow or None)
+
+
+_ConfigDumper.add_representer(list, _represent_list)
+
+
+def dump_config(raw: dict) -> str:
+    """The text of ``config.yaml``: safe YAML in the recipe's key order."""
+    return yaml.dump(raw, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True)
+
+
 class RunDir:
     """One run directory on disk."""
 
@@ -228,12 +251,30 @@ class RunDir:
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 
+    def discard_if_empty(self, remove_folder: bool) -> bool:
+        """Delete this run directory's files when no unit finished; True when deleted.
+
+        Called when a new run fails before producing anything worth resuming, so that no
+        orphan directory holding only ``config.yaml`` is left. ``remove_folder`` removes
+        the folder itself too (False when the user made it, empty, beforehand).
+        """
+        import shutil
+
+        if any((self.path / "units").glob("*.parquet")):
+            return False
+        if remove_folder:
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            for child in self.path.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        return True
+
     def exists(self) -> bool:
         return (self.path / "config.yaml").is_file()
 
     # --- config and meta ----------------------------------------------------------------
     def write_config(self, raw: dict) -> None:
-        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(raw, sort_keys=False))
+        atomic_write_text(self.path / "config.yaml", dump_config(raw))
 
     def read_config(self) -> dict:
         path = self.path / "config.yaml"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -207,11 +206,6 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
     run_dir.write_meta(meta)
     run_dir.collect()
     return run_dir
-
-
-def default_root() -> Path:
-    """Where new runs go unless ``--out`` says otherwise."""
-    return Path("runs")
 
 
 def plan_units(recipe: Recipe) -> list[tuple[str, str, list[int], str | None, int]]:

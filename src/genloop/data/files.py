@@ -65,7 +65,7 @@ class FiniteSource(Source):
         n, n_holdout = check_draw_count(n), check_draw_count(n_holdout)
         if n + n_holdout > self.n_rows:
             raise ConfigError(
-                f"{self.name} holds {self.n_rows} rows; n={n} plus n_holdout={n_holdout} "
+                f"{self.name} holds {self.n_rows} rows; n={n} plus holdout={n_holdout} "
                 f"asks for {n + n_holdout}"
             )
         indices = self.sample_indices(n + n_holdout, rng)
@@ -150,6 +150,11 @@ class FileSource(FiniteSource):
         ``0..K-1`` in sorted order of the original values (kept in ``labels``).
     format : {"csv", "npy", "parquet"}, optional
         Overrides the format inferred from the extension.
+    standardize : bool, default False
+        Vectors only: rescale every column to mean 0 and standard deviation 1 over the
+        whole file, so that a column in large units (wine's proline, in the hundreds)
+        does not dominate distances such as W2. The same affine map applies to the
+        original and held-out rows; a constant column is an error.
 
     Attributes
     ----------
@@ -169,6 +174,7 @@ class FileSource(FiniteSource):
         columns: list[str | int] | None = None,
         kind: str = "vectors",
         format: str | None = None,
+        standardize: bool = False,
     ):
         if kind not in KINDS:
             raise ConfigError(f"source.kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -184,8 +190,15 @@ class FileSource(FiniteSource):
         table = table.iloc[:, positions]
         self.column_names = [str(c) for c in table.columns]
         self.labels = None
+        if not isinstance(standardize, bool):
+            raise ConfigError(f"source.standardize must be true or false, got {standardize!r}")
+        if standardize and kind != "vectors":
+            raise ConfigError("source.standardize applies to kind: vectors only")
+        self.standardize = standardize
         if kind == "vectors":
             self.rows = self._numeric_rows(table)
+            if standardize:
+                self.rows = self._standardized(self.rows)
         else:
             self.rows, self.labels = self._categorical_rows(table)
 
@@ -197,7 +210,8 @@ class FileSource(FiniteSource):
     def describe(self) -> str:
         shape = f"{self.n_rows} rows x {len(self.column_names)} columns"
         extra = f", {self.n_states} states" if self.labels is not None else ""
-        return f"file {self.path.name} ({self.format}, {self.kind}, {shape}{extra})"
+        scaled = ", standardized" if getattr(self, "standardize", False) else ""
+        return f"file {self.path.name} ({self.format}, {self.kind}, {shape}{extra}{scaled})"
 
     # -- reading ---------------------------------------------------------------------
 
@@ -306,6 +320,14 @@ class FileSource(FiniteSource):
         if infinite:
             raise DataError(f"{self.path}: infinite values in columns {_preview(infinite)}")
         return rows
+
+    def _standardized(self, rows: np.ndarray) -> np.ndarray:
+        scale = rows.std(axis=0)
+        constant = [self.column_names[j] for j in np.flatnonzero(scale == 0)]
+        if constant:
+            raise DataError(f"{self.path}: cannot standardize constant columns "
+                            f"{_preview(constant)} (drop them with source.columns)")
+        return (rows - rows.mean(axis=0)) / scale
 
     def _categorical_rows(self, table) -> tuple[np.ndarray, list]:
         if table.shape[1] != 1:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genloop.core.config import seeds_label
 from genloop.core.errors import DataError
 from genloop.core.registry import resolve as resolve_component
 from genloop.core.version import __version__
@@ -199,7 +200,7 @@ def run_report(run_path: Path) -> str:
                             run_path.name,
                             recipe.name,
                             recipe.bench,
-                            raw.get("seeds"),
+                            seeds_label(recipe.seeds),
                             ", ".join(recipe.variants),
                             meta.get("engine", ""),
                             meta.get("seconds", ""),

@@ -17,7 +17,7 @@ Views:
 ``summaries``
     Every ``summary.parquet`` (sweeps), with ``run``.
 ``ledgers``
-    Every provenance ledger (``**/ledger*.parquet``), with ``run``, when any exist.
+    Every provenance ledger (``**/gen*.ledger.parquet``), with ``run``, when any exist.
 
 A run's metrics come from its ``metrics.parquet``, or from its finished unit files when
 it was interrupted before collecting; a sweep's from its aggregated ``metrics.parquet``.
@@ -128,7 +128,7 @@ def _tables(root: Path):
                 }
             )
         metric_files += [(name, kind, f) for f in files]
-        ledger_files += [(name, f) for f in sorted(path.rglob("ledger*.parquet"))]
+        ledger_files += [(name, f) for f in sorted(path.rglob("*.ledger.parquet"))]
         for point, point_path in points:
             if not (point_path / "config.yaml").is_file():
                 continue

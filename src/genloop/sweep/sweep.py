@@ -14,8 +14,8 @@ from typing import Any
 
 from genloop.core.config import load_raw, resolve
 from genloop.core.errors import ConfigError, DataError, GenloopError
-from genloop.core.run_dir import RunDir, atomic_write_text
-from genloop.core.runner import default_root, plan_units, progress_bar
+from genloop.core.run_dir import RunDir, atomic_write_text, default_root
+from genloop.core.runner import plan_units, progress_bar
 from genloop.core.version import __version__
 from genloop.sweep.directory import SPEC_FILE, Sweep, is_sweep
 from genloop.sweep.executors import UnitTask, make_executor
@@ -74,12 +74,36 @@ def _plan_points(recipe, grid_items, seeds, overrides, quick, variants):
     return first.name, spec, {pid: rec for pid, (_, rec) in points.items()}
 
 
+def _same_sweep(saved: dict, spec: dict) -> bool:
+    """Whether a saved ``sweep.json`` describes the sweep ``spec`` would run."""
+    keys = ("recipe", "grid", "seeds", "variants", "overrides", "quick", "points", "configs")
+    return all(saved.get(k) == json.loads(json.dumps(spec[k], default=str)) for k in keys)
+
+
+def previous_sweep(name: str, spec: dict, root: Path | None = None) -> Path | None:
+    """The newest sweep directory under ``root`` (default ``runs/``) of this same sweep.
+
+    Running the same ``genloop sweep`` command again without ``--out`` continues that
+    directory, so that finished units are skipped, instead of starting a new one.
+    """
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        return None
+    prefix = f"sweep-{name}__"  # compared as text: a name is never a glob pattern
+    candidates = [p for p in root.iterdir() if p.name.startswith(prefix) and is_sweep(p)]
+    for path in sorted(candidates, key=lambda p: (p / SPEC_FILE).stat().st_mtime, reverse=True):
+        try:
+            if _same_sweep(Sweep(path).spec, spec):
+                return path
+        except (GenloopError, OSError, ValueError):
+            continue  # a damaged sweep is never reused silently
+    return None
+
+
 def _prepare(path: Path, spec: dict, recipes: dict) -> None:
     """Write sweep.json and each point's config/meta (or check they match a resumed sweep)."""
     if is_sweep(path):
-        saved = Sweep(path).spec
-        keys = ("grid", "seeds", "variants", "overrides", "quick", "points")
-        if any(saved.get(k) != json.loads(json.dumps(spec[k], default=str)) for k in keys):
+        if not _same_sweep(Sweep(path).spec, spec):
             raise DataError(
                 f"{path} holds a different sweep; use --resume {path} to continue "
                 "it or choose another --out"
@@ -130,7 +154,9 @@ def run_sweep(
     seeds, overrides, quick, variants
         As for :func:`genloop.run`; ``overrides`` apply to every point.
     out : path, optional
-        The sweep directory (default ``runs/sweep-<recipe>__<seeds>__<time>``). An
+        The sweep directory. By default the newest ``runs/sweep-<recipe>__*`` directory
+        of this same sweep (recipe, grid, seeds, variants, overrides, every point's config)
+        is continued, else a new ``runs/sweep-<recipe>__<seeds>__<time>`` is made. An
         existing sweep directory of the same sweep is continued.
     resume : path, optional
         Continue this sweep directory with its saved configs.
@@ -167,6 +193,8 @@ def run_sweep(
         if recipe is None:
             raise ConfigError("name a recipe (see `genloop recipes`) or pass --resume SWEEP_DIR")
         name, spec, recipes = _plan_points(recipe, grid, seeds, overrides, quick, variants)
+        if out is None:
+            out = previous_sweep(name, spec)
         if out is None:
             first = spec["seeds"]
             seed_text = f"{first[0]}-{first[-1]}" if len(first) > 1 else str(first[0])
