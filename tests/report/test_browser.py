@@ -53,6 +53,27 @@ def test_sweep_report_renders_in_chromium(tmp_path):
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_reading_and_a_figure_are_on_the_first_screen(nature_gaussian_run):
+    """At 1400×900 the reader sees the conclusion and a figure before scrolling."""
+    shot = nature_gaussian_run / "report_first_screen.png"
+    result = check_page(
+        write_report(nature_gaussian_run),
+        shot,
+        width=1400,
+        height=900,
+        selectors=("#reading", "img", "#pivot"),
+        full_page=False,
+    )
+    assert result.errors == []
+    assert "[mle] log-variance change at generation 20" in result.text
+    reading, figure, pivot = (result.boxes[s] for s in ("#reading", "img", "#pivot"))
+    assert figure is not None and figure[0] < 900 and figure[3] > 0, figure  # top, height
+    assert reading is not None and reading[0] < 900 and reading[3] > 0, result.boxes
+    assert pivot is not None, result.boxes
+    assert reading[0] < figure[0] < pivot[0]
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_markup_is_shown_as_text_not_run(tmp_path):
     run = genloop.run(RECIPE | {"seeds": 0, "snapshots": []}, out=tmp_path / "run")
     unit = next((run.path / "artifacts").iterdir())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -31,6 +32,49 @@ RECIPE = {
 
 def images(html: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+
+
+class Outline(HTMLParser):
+    """Where a page's landmarks come, in document order, and what the long table sits in.
+
+    ``order`` lists ``"reading"``, ``"img"`` and ``"pivot"`` as their elements open;
+    ``long_table_in`` holds the tags enclosing the long table's ``median 95% CI`` header.
+    """
+
+    VOID = {"img", "meta", "br", "hr", "input", "link"}
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.open: list[str] = []
+        self.order: list[str] = []
+        self.long_table_in: list[str] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs).get("id")
+        if found in ("reading", "pivot"):
+            self.order.append(found)
+        if tag == "img":
+            self.order.append("img")
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+    def handle_data(self, data):
+        if data == "median 95% CI" and self.long_table_in is None:
+            self.long_table_in = list(self.open)
+
+
+def assert_conclusions_first(html: str) -> None:
+    """The reading, then a figure, then the pivoted table; the long table collapsed."""
+    outline = Outline(html)
+    assert outline.long_table_in is not None and "details" in outline.long_table_in
+    assert "reading" in outline.order and "pivot" in outline.order, outline.order
+    first = {mark: outline.order.index(mark) for mark in ("reading", "img", "pivot")}
+    assert first["reading"] < first["img"] < first["pivot"], outline.order
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +115,20 @@ def test_report_is_self_contained(evil_run):
         assert section in html
 
 
+def test_report_leads_with_the_reading(nature_gaussian_run):
+    html = write_report(nature_gaussian_run).read_text(encoding="utf-8")
+    assert_conclusions_first(html)
+    reading = html[html.index("id='reading'") : html.index("</section>")]
+    for variant in ("mle", "unbiased"):  # the bench's check and the change, per variant
+        assert f"[{variant}] log-variance change at generation 20" in reading
+        assert re.search(rf"<b>{variant}</b>: log_variance_change 0 → -?[0-9.]+; ", reading)
+    assert "variance_ratio 1 → " in reading and "fell" in reading
+    pivot = html[html.index("id='pivot'") :]
+    header = pivot[: pivot.index("</thead>")]
+    assert "<th>mle</th><th>unbiased</th>" in header  # one column per variant
+    assert re.search(r"<td>w2</td><td>20</td><td>[-0-9.e]+ \[[-0-9.e]+, [-0-9.e]+\]</td>", pivot)
+
+
 def test_sweep_report_compares_every_grid_point(tmp_path, monkeypatch):
     sweep = run_sweep(
         RECIPE | {"snapshots": []},
@@ -97,6 +155,8 @@ def test_sweep_report_compares_every_grid_point(tmp_path, monkeypatch):
         ]
         assert {"policy=replace", "policy=keep_fraction", "policy=accumulate"} <= set(labels)
     assert "Policy comparison" in html and "Point policy=accumulate" in html
+    assert_conclusions_first(html)
+    assert "<th>policy=replace</th>" in html  # the pivoted table: one column per point
 
 
 def test_missing_directory_is_a_one_line_error(tmp_path):

@@ -166,6 +166,8 @@ def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
                 ax.plot(grid[:, 0], np.exp(model.score_samples(grid)))
                 if len(pool):
                     ax.hist(pool[:, 0], bins=40, density=True, alpha=0.3)
+                ax.set_xlabel("x", fontsize=7)
+                ax.set_ylabel("density", fontsize=7)
             else:
                 xs, ys = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
                 grid = np.column_stack([xs.ravel(), ys.ravel()])
@@ -174,6 +176,9 @@ def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
                 ax.scatter(dots[:, 0], dots[:, 1], s=1, c="w", alpha=0.5)
                 ax.set_xlim(lo[0], hi[0])
                 ax.set_ylim(lo[1], hi[1])
+                # the colour is the density; the axes are the two coordinates of a row
+                ax.set_xlabel("x[0]", fontsize=7)
+                ax.set_ylabel("x[1]", fontsize=7)
             label = f"generation {generation}"
             ax.set_title(label if variant == "default" else f"{variant}: {label}", fontsize=8)
             ax.set_xticks([])

@@ -3,8 +3,8 @@
 Chromium is driven through ``--remote-debugging-pipe`` (file descriptors 3 and 4,
 NUL-separated JSON messages), so nothing but the standard library and a ``chromium``
 binary is needed: no network port, no browser download. :func:`check_page` loads a
-file, collects console errors and uncaught exceptions, measures every ``<img>`` and
-takes a full-page screenshot.
+file, collects console errors and uncaught exceptions, measures every ``<img>``, finds
+where chosen elements lie on the page and takes a screenshot.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ FLAGS = [
 IMAGES_JS = (
     "JSON.stringify(Array.from(document.images).map(i => [i.naturalWidth, i.naturalHeight, i.alt]))"
 )
+# The page-relative box of the first element matching a selector (null when none does);
+# the page is not scrolled, so viewport and page coordinates coincide.
+BOX_JS = """JSON.stringify((() => {
+  const e = document.querySelector(%s);
+  if (e === null) return null;
+  const r = e.getBoundingClientRect();
+  return [r.top + window.scrollY, r.left + window.scrollX, r.width, r.height];
+})())"""
 
 
 def find_chromium() -> str | None:
@@ -62,6 +70,9 @@ class PageCheck:
         Messages of any ``alert``/``confirm`` the page opened (a report has none).
     text : str
         The page's visible text (``document.body.innerText``).
+    boxes : dict of str to (float, float, float, float) or None
+        Per CSS selector asked for: ``(top, left, width, height)`` in CSS pixels from the
+        top-left corner of the page, of the first element it matches (``None``: no match).
     """
 
     errors: list[str] = field(default_factory=list)
@@ -69,6 +80,7 @@ class PageCheck:
     title: str = ""
     dialogs: list[str] = field(default_factory=list)
     text: str = ""
+    boxes: dict[str, tuple[float, float, float, float] | None] = field(default_factory=dict)
 
 
 class _Pipe:
@@ -170,6 +182,9 @@ def check_page(
     screenshot: str | Path | None = None,
     width: int = 1280,
     binary: str | None = None,
+    height: int = 900,
+    selectors: tuple[str, ...] = (),
+    full_page: bool = True,
 ) -> PageCheck:
     """Load ``html_path`` in headless Chromium; report errors, images and a screenshot.
 
@@ -183,6 +198,13 @@ def check_page(
         Viewport width in CSS pixels.
     binary : str, optional
         The browser (default: :func:`find_chromium`).
+    height : int
+        Viewport height in CSS pixels: what a reader sees before scrolling.
+    selectors : tuple of str
+        CSS selectors whose first match to measure (:attr:`PageCheck.boxes`), e.g. to
+        check that something lies within the first screen (``top < height``).
+    full_page : bool
+        Screenshot the whole page (default) or only the first screen.
 
     Returns
     -------
@@ -203,7 +225,7 @@ def check_page(
                 pipe.send(f"{domain}.enable", session=session)
             pipe.send(
                 "Emulation.setDeviceMetricsOverride",
-                {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
                 session=session,
             )
             pipe.send("Page.navigate", {"url": url}, session=session)
@@ -222,10 +244,20 @@ def check_page(
                 )["result"].get("value", "")
                 for expression in ("document.title", "document.body.innerText")
             )
+            # Measured before the screenshot: a full-page capture resizes the viewport.
+            boxes = {}
+            for selector in selectors:
+                box = pipe.send(
+                    "Runtime.evaluate",
+                    {"expression": BOX_JS % json.dumps(selector), "returnByValue": True},
+                    session=session,
+                )["result"].get("value")
+                found = json.loads(box) if box else None
+                boxes[selector] = None if found is None else tuple(found)
             if screenshot is not None:
                 shot = pipe.send(
                     "Page.captureScreenshot",
-                    {"format": "png", "captureBeyondViewport": True},
+                    {"format": "png", "captureBeyondViewport": full_page},
                     session=session,
                     timeout=60,
                 )
@@ -239,6 +271,7 @@ def check_page(
         images=images,
         title=title,
         text=text,
+        boxes=boxes,
         dialogs=[
             e["params"].get("message", "")
             for e in pipe.events

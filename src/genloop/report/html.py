@@ -26,6 +26,9 @@ from genloop.core.version import __version__
 from genloop.report import figures
 from genloop.store.summary import summarize
 
+# How many of the bench's preferred metrics the reading names per curve: enough to say
+# what collapsed, few enough that the first figure is still on the first screen.
+READING_METRICS = 3
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1180px;
@@ -37,6 +40,10 @@ td:first-child, th:first-child { text-align: left; }
 pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: 12px; }
 img { max-width: 100%; display: block; margin: .6em 0; }
 .muted { color: #666; } details { margin: .5em 0; }
+summary { cursor: pointer; font-weight: 600; }
+#reading { background: #f3f7fb; border-left: 4px solid #4a78a8; padding: .4em 1em; }
+#reading ul { margin: .3em 0; padding-left: 1.2em; }
+.wide { overflow-x: auto; }
 """
 
 
@@ -73,13 +80,156 @@ def table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def details(summary: str, content: str) -> str:
+    """A collapsed ``<details>`` block: there when wanted, not in the way of the reading."""
+    return f"<details><summary>{esc(summary)}</summary>{content}</details>"
+
+
+def key_generations(summary: pd.DataFrame) -> list[int]:
+    """The first, middle and last generation of a summary: where the tables look."""
+    gens = np.sort(summary["generation"].unique())
+    return sorted({int(gens[0]), int(gens[len(gens) // 2]), int(gens[-1])})
+
+
+def _group_label(values: tuple, group: list[str]) -> str:
+    """``point / variant`` without the uninformative ``default`` variant name."""
+    shown = [
+        str(v)
+        for c, v in zip(group, values, strict=True)
+        if not (c == "variant" and v == "default")
+    ]
+    return " / ".join(shown) or "default"
+
+
+def _change(start: float, end: float) -> str:
+    """How a median moved, as ``genloop demo`` says it: a factor when both ends are
+    positive (a spread or a distance), else a difference (a log-change starts at 0)."""
+    if start > 0 and end > 0:
+        factor = end / start
+        # three digits: a 2% drift would read "1×" with two
+        return f"fell {1 / factor:.3g}×" if factor < 1 else f"rose {factor:.3g}×"
+    return f"changed by {end - start:+.3g}"
+
+
+def reading(summary: pd.DataFrame, group: list[str], metrics: list[str], checks: list[str]) -> str:
+    """The headline of a report: what moved, and by how much, before any figure.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Across-seed summary rows (``*group, metric, generation, seeds, median``) that
+        include the first and the last generation.
+    group : list of str
+        The columns that name one curve (``["variant"]``, or ``["point", "variant"]``).
+    metrics : list of str
+        The headline metrics, most telling first (the bench's ``preferred_metrics``).
+    checks : list of str
+        The bench's plain-language findings (:meth:`~genloop.core.bench.Bench.run_checks`).
+
+    Returns
+    -------
+    str
+        An escaped ``<section id="reading">``.
+    """
+    if summary.empty:
+        return "<section id='reading'><p class='muted'>no metrics yet</p></section>"
+    first, last = int(summary["generation"].min()), int(summary["generation"].max())
+    ends = summary[summary["generation"].isin([first, last]) & summary["metric"].isin(metrics)]
+    medians = ends.pivot_table(index=[*group, "metric"], columns="generation", values="median")
+    seeds = int(summary["seeds"].max())
+    lines, moves = [], {}
+    # curves in the order the summary lists them (grid order), not sorted by name
+    for key in dict.fromkeys(ends[group].itertuples(index=False, name=None)):
+        parts = []
+        for metric in metrics:
+            row = (*key, metric)
+            if row not in medians.index or first not in medians or last not in medians:
+                continue
+            start, end = medians.loc[row, first], medians.loc[row, last]
+            if np.isnan(start) or np.isnan(end):
+                continue
+            moves.setdefault(metric, {})[key] = (start, end)
+            # from 0 the end value is the change: saying it twice adds nothing
+            moved = "" if start == 0 else f" ({_change(start, end)})"
+            parts.append(f"{esc(metric)} {esc(_fmt(start))} → {esc(_fmt(end))}{esc(moved)}")
+        if parts:
+            name = esc(_group_label(key, group))
+            lines.append(f"<li><b>{name}</b>: " + "; ".join(parts) + "</li>")
+    lead = (
+        f"Medians over {seeds} seed(s), generation {first} → generation {last}."
+        if lines
+        else "No headline metric was measured at both ends of the run."
+    )
+    ranked = _largest_move(moves, metrics, group)
+    text = f"<p>{esc(lead)}{ranked}</p>"
+    if lines:
+        text += "<ul>" + "".join(lines) + "</ul>"
+    if checks:
+        text += "<p>Checks:</p><ul>" + "".join(f"<li>{esc(c)}</li>" for c in checks) + "</ul>"
+    return f"<section id='reading'>{text}</section>"
+
+
+def _largest_move(moves: dict, metrics: list[str], group: list[str]) -> str:
+    """`` Largest change in <metric>: <a>; smallest: <b>.`` for the first headline metric
+    measured on two or more curves (escaped), else an empty string."""
+    for metric in metrics:
+        ends = moves.get(metric, {})
+        if len(ends) < 2:
+            continue
+        ratios = all(s > 0 and e > 0 for s, e in ends.values())
+        # a factor is compared on a log scale, so that halving and doubling weigh the same
+        size = {k: abs(np.log(e / s)) if ratios else abs(e - s) for k, (s, e) in ends.items()}
+        ranked = sorted(size, key=size.get)
+        small, large = ranked[0], ranked[-1]
+        if size[small] == size[large]:
+            return ""
+        return esc(
+            f" Largest change in {metric}: {_group_label(large, group)} "
+            f"({_change(*ends[large])}); smallest: {_group_label(small, group)} "
+            f"({_change(*ends[small])})."
+        )
+    return ""
+
+
+def pivot_table(summary: pd.DataFrame, group: list[str], metrics: list[str]) -> str:
+    """Metric × generation rows, one column per curve, cells ``median [q10, q90]``.
+
+    Only the key generations (:func:`key_generations`) and ``metrics`` in their order:
+    the table a reader compares policies with; every statistic is in the long table.
+    """
+    rows = summary[summary["metric"].isin(metrics)]
+    if rows.empty:
+        return "<p class='muted'>no metrics yet</p>"
+    rows = rows[rows["generation"].isin(key_generations(summary))]
+    cells = pd.DataFrame(
+        {
+            "metric": rows["metric"],
+            "generation": rows["generation"].astype(int),
+            "curve": [_group_label(tuple(v), group) for v in rows[group].itertuples(index=False)],
+            "cell": [
+                f"{_fmt(m)} [{_fmt(a)}, {_fmt(b)}]"
+                for m, a, b in zip(rows["median"], rows["q10"], rows["q90"], strict=True)
+            ],
+        }
+    )
+    curves = list(dict.fromkeys(cells["curve"]))
+    wide = cells.pivot_table(
+        index=["metric", "generation"], columns="curve", values="cell", aggfunc="first"
+    ).reindex(columns=curves)
+    order = {m: i for i, m in enumerate(metrics)}
+    wide = wide.reset_index().sort_values(
+        ["metric", "generation"], key=lambda c: c.map(order) if c.name == "metric" else c
+    )
+    wide.columns.name = None
+    note = "<p class='muted'>median over seeds [10%, 90% quantiles]</p>"
+    return f"{note}<div class='wide' id='pivot'>{table(wide.fillna(''))}</div>"
+
+
 def summary_table(summary: pd.DataFrame, group: list[str], theory=None) -> str:
     """Median, 10–90% band and bootstrap CI of the median at first, middle, last generation."""
     if summary.empty:
         return "<p class='muted'>no metrics yet</p>"
-    gens = np.sort(summary["generation"].unique())
-    picked = sorted({int(gens[0]), int(gens[len(gens) // 2]), int(gens[-1])})
-    rows = summary[summary["generation"].isin(picked)]
+    rows = summary[summary["generation"].isin(key_generations(summary))]
     rows = rows[~rows["metric"].isin(["absorbed"])]
     out = pd.DataFrame({c: rows[c] for c in [*group, "metric", "generation", "seeds"]})
     out["median"] = rows["median"]
@@ -170,7 +320,12 @@ def _theory_of(recipes: dict):
 
 
 def run_report(run_path: Path) -> str:
-    """The HTML of one run directory."""
+    """The HTML of one run directory.
+
+    The page reads as a paper does: the reading (what collapsed, by how much, and the
+    bench's checks), the figures, a variant-by-metric table at the key generations; the
+    long table, the run's facts and its config come last, collapsed.
+    """
     from genloop.core.config import resolve
     from genloop.core.run_dir import RunDir
 
@@ -181,52 +336,17 @@ def run_report(run_path: Path) -> str:
     meta = run_dir.read_meta()
     summary = summarize(metrics, ["variant", "metric", "generation"])
     theory = _theory_of({None: recipe})
+    bench = resolve_component("bench", recipe.bench)
+    headline, everything = _metric_order(metrics, bench.preferred_metrics)
+
+    # Conclusions first: the reading, then the figures it summarises.
     sections = [
         (
-            "Run",
-            table(
-                pd.DataFrame(
-                    {
-                        "item": [
-                            "directory",
-                            "recipe",
-                            "bench",
-                            "seeds",
-                            "variants",
-                            "engine",
-                            "seconds",
-                        ],
-                        "value": [
-                            run_path.name,
-                            recipe.name,
-                            recipe.bench,
-                            seeds_label(recipe.seeds),
-                            ", ".join(recipe.variants),
-                            meta.get("engine", ""),
-                            meta.get("seconds", ""),
-                        ],
-                    }
-                )
-            )
-            + f"<p>{esc(recipe.description)}</p>",
+            "Reading",
+            f"<p class='muted'>{esc(recipe.description)}</p>"
+            + reading(summary, ["variant"], headline, _checks(recipe, metrics)),
         )
     ]
-    sections.append(
-        (
-            "Config (config.yaml, exactly what ran)",
-            f"<pre>{esc((run_path / 'config.yaml').read_text(encoding='utf-8'))}</pre>",
-        )
-    )
-
-    def curve(r):
-        return _fmt(_first(theory(None, r.variant, r.metric, [r.generation])))
-
-    sections.append(("Summary across seeds", summary_table(summary, ["variant"], curve)))
-    checks = _checks(recipe, metrics)
-    if checks:
-        sections.append(
-            ("Theory checks", "<ul>" + "".join(f"<li>{esc(c)}</li>" for c in checks) + "</ul>")
-        )
     figs = "".join(img(png, name) for name, png in _bench_figures(run_path, recipe, metrics))
     sections.append(("Collapse figures", figs or "<p class='muted'>no figures</p>"))
     sections.append(
@@ -236,8 +356,55 @@ def run_report(run_path: Path) -> str:
             or "<p class='muted'>no provenance metrics</p>",
         )
     )
+    sections.append(("Summary at key generations", pivot_table(summary, ["variant"], everything)))
     sections.append(("Samples", samples_section(run_path)))
+
+    # Then what a reader checks only when in doubt, collapsed.
+    def curve(r):
+        return _fmt(_first(theory(None, r.variant, r.metric, [r.generation])))
+
+    facts = pd.DataFrame(
+        {
+            "item": ["directory", "recipe", "bench", "seeds", "variants", "engine", "seconds"],
+            "value": [
+                run_path.name,
+                recipe.name,
+                recipe.bench,
+                seeds_label(recipe.seeds),
+                ", ".join(recipe.variants),
+                meta.get("engine", ""),
+                meta.get("seconds", ""),
+            ],
+        }
+    )
+    sections.append(
+        (
+            "Details",
+            details(
+                "Summary across seeds (every statistic, long format)",
+                summary_table(summary, ["variant"], curve),
+            )
+            + details("Run", table(facts))
+            + details(
+                "Config (config.yaml, exactly what ran)",
+                f"<pre>{esc((run_path / 'config.yaml').read_text(encoding='utf-8'))}</pre>",
+            ),
+        )
+    )
     return _page(f"genloop report: {recipe.name}", sections)
+
+
+def _listed(values) -> str:
+    """Grid values as a reader writes them: ``replace, accumulate``, not a Python list."""
+    return ", ".join(map(str, values)) if isinstance(values, (list, tuple)) else str(values)
+
+
+def _metric_order(metrics: pd.DataFrame, preferred) -> tuple[list[str], list[str]]:
+    """The reading's few headline metrics, and every summarised metric; preferred first."""
+    if metrics.empty:
+        return [], []
+    everything = figures.comparison_metrics(metrics, preferred, limit=metrics["metric"].nunique())
+    return everything[:READING_METRICS], everything
 
 
 def _first(curve):
@@ -273,34 +440,21 @@ def sweep_report(sweep_path: Path) -> str:
             for pid, values in sweep.points.items()
         ]
     )
+    headline, everything = _metric_order(metrics, bench.preferred_metrics)
+    group = ["point", "variant"]
+    checks = [
+        f"[{pid}] {line}"
+        for pid, recipe in recipes.items()
+        for line in _checks(recipe, metrics[metrics["point"] == pid])
+    ]
+
+    # Conclusions first: the reading, then the figures it summarises.
     sections = [
         (
-            "Sweep",
-            table(
-                pd.DataFrame(
-                    {
-                        "item": [
-                            "directory",
-                            "recipe",
-                            "bench",
-                            "seeds",
-                            "variants",
-                            "overrides",
-                            "grid",
-                        ],
-                        "value": [
-                            sweep_path.name,
-                            spec["recipe"],
-                            spec["bench"],
-                            f"{len(spec['seeds'])} ({spec['seeds'][0]}..{spec['seeds'][-1]})",
-                            ", ".join(spec["variants"]),
-                            spec["overrides"] or "",
-                            "; ".join(f"{k} = {v}" for k, v in spec["grid"].items()),
-                        ],
-                    }
-                )
-            )
-            + table(grid_rows),
+            "Reading",
+            f"<p class='muted'>{esc(spec['recipe'])} over the grid "
+            f"{esc('; '.join(f'{k} = {_listed(v)}' for k, v in spec['grid'].items()))}</p>"
+            + reading(summary, group, headline, checks),
         )
     ]
     comparison = "".join(
@@ -313,18 +467,14 @@ def sweep_report(sweep_path: Path) -> str:
             comparison or "<p class='muted'>no metrics yet</p>",
         )
     )
-
-    def curve(r):
-        return _fmt(_first(theory(r.point, r.variant, r.metric, [r.generation])))
-
-    sections.append(("Summary across seeds", summary_table(summary, ["point", "variant"], curve)))
     sections.append(
         (
             "Provenance",
-            img(figures.provenance_figure(metrics, ["point", "variant"]), "provenance")
+            img(figures.provenance_figure(metrics, group), "provenance")
             or "<p class='muted'>no provenance metrics</p>",
         )
     )
+    sections.append(("Summary at key generations", pivot_table(summary, group, everything)))
     for pid, recipe in recipes.items():
         point_metrics = metrics[metrics["point"] == pid]
         figs = "".join(
@@ -335,12 +485,41 @@ def sweep_report(sweep_path: Path) -> str:
         sections.append(
             (
                 f"Point {pid}",
-                figs + f"<details><summary>config.yaml</summary><pre>{esc(config)}</pre></details>",
+                figs + details("config.yaml", f"<pre>{esc(config)}</pre>"),
             )
         )
     if recipes:
         first = next(iter(recipes))
         sections.append((f"Samples (point {first})", samples_section(sweep.point_dir(first).path)))
+
+    # Then what a reader checks only when in doubt, collapsed.
+    def curve(r):
+        return _fmt(_first(theory(r.point, r.variant, r.metric, [r.generation])))
+
+    facts = pd.DataFrame(
+        {
+            "item": ["directory", "recipe", "bench", "seeds", "variants", "overrides", "grid"],
+            "value": [
+                sweep_path.name,
+                spec["recipe"],
+                spec["bench"],
+                f"{len(spec['seeds'])} ({spec['seeds'][0]}..{spec['seeds'][-1]})",
+                ", ".join(spec["variants"]),
+                spec["overrides"] or "",
+                "; ".join(f"{k} = {v}" for k, v in spec["grid"].items()),
+            ],
+        }
+    )
+    sections.append(
+        (
+            "Details",
+            details(
+                "Summary across seeds (every statistic, long format)",
+                summary_table(summary, group, curve),
+            )
+            + details("Sweep", table(facts) + table(grid_rows)),
+        )
+    )
     return _page(f"genloop sweep report: {spec['recipe']}", sections)
 
 
