@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import inspect
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -43,9 +42,8 @@ class Run:
         self.config = self.dir.read_config()
 
     def __repr__(self) -> str:
-        seeds = self.config.get("seeds")
-        label = seeds_label(seeds) if isinstance(seeds, list) and seeds else seeds
-        return (f"<Run {self.config.get('name', '?')} seeds={label} "
+        seeds = seeds_label(self.config.get("seeds"))
+        return (f"<Run {self.config.get('name', '?')} seeds={seeds} "
                 f"variants={len(self.config.get('variants') or {'default': 0})} "
                 f"path={str(self.path)!r}>")
 
@@ -54,14 +52,11 @@ class Run:
         summary at the first and last generation pivoted by variant (median [q10, q90])."""
         import html
 
-        meta = self.meta
-        finished = (self.path / "metrics.parquet").is_file() and "seconds" in meta
-        seeds = self.config.get("seeds")
-        seeds = seeds_label(seeds) if isinstance(seeds, list) and seeds else seeds
+        finished = self.dir.finished()
         head = (f"<b>{html.escape(str(self.config.get('name', '?')))}</b> — "
-                f"seeds {html.escape(str(seeds))}"
+                f"seeds {html.escape(seeds_label(self.config.get('seeds')))}"
                 f", {'finished' if finished else 'unfinished'}"
-                + (f" in {meta['seconds']:.1f} s" if finished else "")
+                + (f" in {self.meta['seconds']:.1f} s" if finished else "")
                 + f"<br><code>{html.escape(str(self.path))}</code>")
         try:
             findings = self.checks()
@@ -141,17 +136,9 @@ class Run:
         out_dir = Path(out) if out is not None else self.path / "figures"
         out_dir.mkdir(parents=True, exist_ok=True)
         bench = resolve_component("bench", self.recipe.bench)
-        if bench.plot is None:
-            return []
-        kwargs = {}
-        accepted = inspect.signature(bench.plot).parameters
-        if "run_path" in accepted:
-            kwargs["run_path"] = self.path
-        if "variants" in accepted:
-            kwargs["variants"] = self.recipe.variants
         # Variants share one figure (one line each), so the first variant's config serves.
-        paths = bench.plot(self.metrics, self.recipe.config, out_dir, **kwargs)
-        return [Path(p) for p in paths]
+        return bench.draw(self.metrics, self.recipe.config, out_dir, run_path=self.path,
+                          variants=self.recipe.variants)
 
 
 def run(
@@ -194,24 +181,20 @@ def run(
     """
     if resume is not None:
         run_dir = RunDir(resume)
-        raw = run_dir.read_config()
-        validated = resolve(raw)
-    else:
-        validated = resolve(
-            recipe, overrides=overrides, quick=quick, seeds=seeds, variants=variants
-        )
-        fresh = out is None or not Path(out).exists()
-        run_dir = RunDir.create(default_root(), validated.name, validated.seeds, out)
-        try:
-            execute(validated, run_dir, progress=progress)
-        except GenloopError:
-            # A data or config problem found once the run started (a missing file, a
-            # source that rejects its settings): leave no half-made run directory behind
-            # unless some unit finished, which --resume would keep.
-            run_dir.discard_if_empty(remove_folder=fresh)
-            raise
+        validated = resolve(run_dir.read_config())
+        execute(validated, run_dir, progress=progress)
         return Run(run_dir.path)
-    execute(validated, run_dir, progress=progress)
+    validated = resolve(recipe, overrides=overrides, quick=quick, seeds=seeds, variants=variants)
+    new_folder = out is None or not Path(out).exists()
+    run_dir = RunDir.create(default_root(), validated.name, validated.seeds, out)
+    try:
+        execute(validated, run_dir, progress=progress)
+    except GenloopError:
+        # A data or config problem found once the run started (a missing file, a source
+        # that rejects its settings): leave no half-made run directory behind unless some
+        # unit finished, which --resume would keep.
+        run_dir.discard_if_empty(remove_folder=new_folder)
+        raise
     return Run(run_dir.path)
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genloop.store.summary import describe_change
+
 # (metric, plain description, how to express the change)
 HEADLINES = [
     ("component_std", "typical spread of a mixture component", "ratio"),
@@ -37,16 +39,8 @@ def findings(metrics: pd.DataFrame, variants: list[str]) -> list[str]:
             end = _median_at(metrics, variant, metric, last)
             if np.isnan(start) or np.isnan(end):
                 continue
-            if how == "ratio" and start > 0 and end > 0:
-                factor = end / start
-                # Below 5% either way "fell 1.0×" says nothing: give the percentage.
-                if abs(factor - 1) < 0.05:
-                    change = f"about the same, {100 * (factor - 1):+.1f}%"
-                else:
-                    change = (f"fell {1 / factor:.1f}×" if factor < 1
-                              else f"rose {factor:.1f}×")
-            else:
-                change = f"changed by {end - start:+.3g}"
+            change = (describe_change(start, end) if how == "ratio"
+                      else f"changed by {end - start:+.3g}")
             lines.append(
                 f"  {description}: {start:.3g} → {end:.3g} by generation {last} ({change})"
             )

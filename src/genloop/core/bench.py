@@ -157,3 +157,19 @@ class Bench:
         if self.checks is None or metrics is None or len(metrics) == 0:
             return []
         return list(self.checks(metrics, variants))
+
+    def draw(self, metrics, config, out_dir: Path, *, run_path: Path | None = None,
+             variants: dict | None = None) -> list[Path]:
+        """The :attr:`plot` hook's figures written to ``out_dir`` (none without the hook).
+
+        ``run_path`` and ``variants`` reach the hook only when given and when it takes
+        them (a hook may read snapshots from the run, or label one line per variant).
+        """
+        import inspect
+
+        if self.plot is None:
+            return []
+        accepted = inspect.signature(self.plot).parameters
+        extra = {name: value for name, value in (("run_path", run_path), ("variants", variants))
+                 if value is not None and name in accepted}
+        return [Path(p) for p in self.plot(metrics, config, out_dir, **extra)]

@@ -137,14 +137,21 @@ def parse_seeds(value: Any) -> list[int]:
         raise ConfigError(f"seeds: more than {MAX_SEEDS:,} seeds; split the run into several")
     if max(seeds) > MAX_SEED:
         raise ConfigError(f"seeds: {max(seeds)} is above the largest seed, {MAX_SEED}")
-    if len(set(seeds)) != len(seeds):
-        repeated = next(s for i, s in enumerate(seeds) if s in seeds[:i])
-        raise ConfigError(f"seeds: seed {repeated} is named twice")
+    seen: set[int] = set()
+    for seed in seeds:
+        if seed in seen:
+            raise ConfigError(f"seeds: seed {seed} is named twice")
+        seen.add(seed)
     return seeds
 
 
-def seeds_label(seeds: list[int]) -> str:
-    """A short label: ``0..99`` for a contiguous range, else the seeds comma-separated."""
+def seeds_label(seeds: Any) -> str:
+    """A short label: ``0..99`` for a contiguous range, else the seeds comma-separated.
+
+    Anything but a list of ints (a value saved by an older genloop) is shown as its text.
+    """
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        return str(seeds if seeds is not None else "")
     if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"{seeds[0]}..{seeds[-1]}"
     text = ",".join(map(str, seeds))
@@ -209,22 +216,15 @@ COMPONENT_SECTIONS = ("family", "source")
 
 
 def _accepted_parameters(kind: str, name: Any) -> set[str] | None:
-    """The keyword parameters of the component ``name`` (None: any, or name unknown)."""
-    import inspect
-
+    """The parameters :func:`~genloop.core.registry.bind` lets the component ``name`` take
+    (None when the name is unknown: validation names it later, with the known ones)."""
+    from genloop.core.registry import init_parameters
     from genloop.core.registry import resolve as resolve_component
 
     try:
-        target = resolve_component(kind, str(name))
-    except ConfigError:
-        return None  # validation names the unknown component later, with the known ones
-    try:
-        parameters = inspect.signature(target.__init__).parameters.values()
-    except (TypeError, ValueError):
+        return set(init_parameters(resolve_component(kind, str(name))))
+    except (ConfigError, TypeError, ValueError):
         return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return {p.name for p in parameters if p.name != "self"}
 
 
 def swap_components(raw: dict, user: dict[str, Any]) -> dict[str, Any]:

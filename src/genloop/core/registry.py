@@ -172,10 +172,15 @@ def as_spec(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+def init_parameters(cls: type) -> list[str]:
+    """The parameters a recipe may give a component class: its ``__init__``'s, without self."""
+    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+
 def bind(kind: str, spec: ComponentSpec, cls: type, extra: dict | None = None) -> Any:
     """Instantiate ``cls`` with the spec's parameters, checked against its signature."""
     params = spec.params | (extra or {})
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    allowed = init_parameters(cls)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ConfigError(

@@ -210,6 +210,13 @@ def default_root() -> Path:
     return Path("runs")
 
 
+def stamped_name(name: str, seeds: list[int], prefix: str = "") -> str:
+    """A new run's folder name: ``<prefix><name>__<first>-<last seed>__<time>``."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    seed_text = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
+    return f"{prefix}{name}__{seed_text}__{stamp}"
+
+
 class _ConfigDumper(yaml.SafeDumper):
     """Safe YAML whose lists of plain numbers stay on one line (``seeds: [0, 1, 2]``)."""
 
@@ -238,12 +245,7 @@ class RunDir:
     @classmethod
     def create(cls, root: str | Path, name: str, seeds: list[int], out: str | Path | None):
         """Make a new run directory under ``root`` (or exactly ``out`` when given)."""
-        if out is not None:
-            path = Path(out)
-        else:
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-            seed_text = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
-            path = Path(root) / f"{name}__{seed_text}__{stamp}"
+        path = Path(out) if out is not None else Path(root) / stamped_name(name, seeds)
         if path.exists() and any(path.iterdir()):
             raise DataError(
                 f"output directory {path} is not empty; use --resume {path} to continue it"
@@ -268,6 +270,10 @@ class RunDir:
             for child in self.path.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         return True
+
+    def finished(self) -> bool:
+        """Whether the run ran to its end: metrics collected and its time recorded."""
+        return (self.path / "metrics.parquet").is_file() and "seconds" in self.read_meta()
 
     def exists(self) -> bool:
         return (self.path / "config.yaml").is_file()

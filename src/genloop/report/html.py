@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import inspect
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from genloop.core.errors import DataError
 from genloop.core.registry import resolve as resolve_component
 from genloop.core.version import __version__
 from genloop.report import figures
-from genloop.store.summary import summarize
+from genloop.store.summary import describe_change, summarize
 
 # How many of the bench's preferred metrics the reading names per curve: enough to say
 # what collapsed, few enough that the first figure is still on the first screen.
@@ -101,16 +100,6 @@ def _group_label(values: tuple, group: list[str]) -> str:
     return " / ".join(shown) or "default"
 
 
-def _change(start: float, end: float) -> str:
-    """How a median moved, as ``genloop demo`` says it: a factor when both ends are
-    positive (a spread or a distance), else a difference (a log-change starts at 0)."""
-    if start > 0 and end > 0:
-        factor = end / start
-        # three digits: a 2% drift would read "1×" with two
-        return f"fell {1 / factor:.3g}×" if factor < 1 else f"rose {factor:.3g}×"
-    return f"changed by {end - start:+.3g}"
-
-
 def reading(summary: pd.DataFrame, group: list[str], metrics: list[str], checks: list[str]) -> str:
     """The headline of a report: what moved, and by how much, before any figure.
 
@@ -150,7 +139,7 @@ def reading(summary: pd.DataFrame, group: list[str], metrics: list[str], checks:
                 continue
             moves.setdefault(metric, {})[key] = (start, end)
             # from 0 the end value is the change: saying it twice adds nothing
-            moved = "" if start == 0 else f" ({_change(start, end)})"
+            moved = "" if start == 0 else f" ({describe_change(start, end)})"
             parts.append(f"{esc(metric)} {esc(_fmt(start))} → {esc(_fmt(end))}{esc(moved)}")
         if parts:
             name = esc(_group_label(key, group))
@@ -185,8 +174,8 @@ def _largest_move(moves: dict, metrics: list[str], group: list[str]) -> str:
             return ""
         return esc(
             f" Largest change in {metric}: {_group_label(large, group)} "
-            f"({_change(*ends[large])}); smallest: {_group_label(small, group)} "
-            f"({_change(*ends[small])})."
+            f"({describe_change(*ends[large])}); smallest: {_group_label(small, group)} "
+            f"({describe_change(*ends[small])})."
         )
     return ""
 
@@ -253,11 +242,8 @@ def _bench_figures(run_path: Path, recipe, metrics: pd.DataFrame) -> list[tuple[
     if bench.plot is None or metrics.empty:
         return []
     with tempfile.TemporaryDirectory() as tmp:
-        kwargs = {}
-        if "run_path" in inspect.signature(bench.plot).parameters:
-            kwargs["run_path"] = run_path
-        paths = bench.plot(metrics, recipe.config, Path(tmp), **kwargs)
-        return [(Path(p).name, Path(p).read_bytes()) for p in paths]
+        paths = bench.draw(metrics, recipe.config, Path(tmp), run_path=run_path)
+        return [(p.name, p.read_bytes()) for p in paths]
 
 
 def samples_section(run_path: Path, limit: int = 5) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from genloop.core.errors import DataError
-from genloop.core.run_dir import default_root
+from genloop.core.config import seeds_label
+from genloop.core.errors import DataError, GenloopError
+from genloop.core.run_dir import RunDir, default_root
 
 LATEST = "latest"
 COLUMNS = ["run", "kind", "recipe", "seeds", "variants", "status", "started", "seconds",
@@ -44,15 +45,6 @@ def _started(path: Path, kind: str) -> float:
     return marker.stat().st_mtime
 
 
-def _seeds_text(seeds) -> str:
-    from genloop.core.config import seeds_label
-
-    try:
-        return seeds_label([int(s) for s in seeds])
-    except (TypeError, ValueError):
-        return str(seeds or "")
-
-
 def _describe(kind: str, path: Path) -> dict:
     """One row of :func:`list_runs`; unreadable files give blanks, never an error."""
     row = {"run": path.name, "kind": kind, "path": str(path),
@@ -61,21 +53,21 @@ def _describe(kind: str, path: Path) -> dict:
         if kind == "sweep":
             spec = json.loads((path / "sweep.json").read_text(encoding="utf-8"))
             done = (path / "summary.parquet").is_file()
-            row |= {"recipe": spec.get("recipe"), "seeds": _seeds_text(spec.get("seeds")),
+            row |= {"recipe": spec.get("recipe"), "seeds": seeds_label(spec.get("seeds")),
                     "variants": ", ".join(map(str, spec.get("variants", []))),
                     "status": "finished" if done else "interrupted",
                     "seconds": None}
         else:
-            meta = json.loads((path / "meta.json").read_text(encoding="utf-8")) \
-                if (path / "meta.json").is_file() else {}
+            run_dir = RunDir(path)
+            meta = run_dir.read_meta()
             units = len(list((path / "units").glob("*.parquet")))
-            finished = (path / "metrics.parquet").is_file() and "seconds" in meta
-            row |= {"recipe": meta.get("recipe"), "seeds": _seeds_text(meta.get("seeds")),
+            finished = run_dir.finished()
+            row |= {"recipe": meta.get("recipe"), "seeds": seeds_label(meta.get("seeds")),
                     "variants": ", ".join(map(str, meta.get("variants", []))),
                     "status": "finished" if finished
                     else f"interrupted ({units} unit{'s' if units != 1 else ''} done)",
                     "seconds": meta.get("seconds")}
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (GenloopError, OSError, ValueError, AttributeError, TypeError):
         row |= {"status": "unreadable"}
     if not row.get("recipe"):
         # An old or damaged run: its folder name starts with the recipe.

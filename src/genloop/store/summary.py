@@ -190,3 +190,18 @@ def write_summary(metrics: pd.DataFrame, path: Path, keys: list[str] | None = No
     table = summarize(metrics, keys)
     atomic_write_parquet(Path(path), table)
     return table
+
+
+def describe_change(start: float, end: float) -> str:
+    """How a median moved, in words (``genloop demo`` and the report's reading).
+
+    A factor when both ends are positive (a spread, a distance): ``fell 4.0×`` /
+    ``rose 2.0×``, or ``about the same, -2.0%`` within 5%, where ``fell 1.0×`` would say
+    nothing. Otherwise a difference (a log-change starts at 0): ``changed by -0.486``.
+    """
+    if start > 0 and end > 0:
+        factor = end / start
+        if abs(factor - 1) < 0.05:
+            return f"about the same, {100 * (factor - 1):+.1f}%"
+        return f"fell {1 / factor:.1f}×" if factor < 1 else f"rose {factor:.1f}×"
+    return f"changed by {end - start:+.3g}"

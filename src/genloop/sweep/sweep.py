@@ -14,7 +14,7 @@ from typing import Any
 
 from genloop.core.config import load_raw, resolve
 from genloop.core.errors import ConfigError, DataError, GenloopError
-from genloop.core.run_dir import RunDir, atomic_write_text, default_root
+from genloop.core.run_dir import RunDir, atomic_write_text, default_root, stamped_name
 from genloop.core.runner import plan_units, progress_bar
 from genloop.core.version import __version__
 from genloop.sweep.directory import SPEC_FILE, Sweep, is_sweep
@@ -196,10 +196,7 @@ def run_sweep(
         if out is None:
             out = previous_sweep(name, spec)
         if out is None:
-            first = spec["seeds"]
-            seed_text = f"{first[0]}-{first[-1]}" if len(first) > 1 else str(first[0])
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-            out = default_root() / f"sweep-{name}__{seed_text}__{stamp}"
+            out = default_root() / stamped_name(name, spec["seeds"], prefix="sweep-")
         path = Path(out)
         _prepare(path, spec, recipes)
         sweep = Sweep(path)
