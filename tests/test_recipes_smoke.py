@@ -92,5 +92,5 @@ def test_text_run_saves_samples_and_perplexity_histograms(tmp_path):
     generations = run.recipe.config.generations
     assert len(samples) == len(run.recipe.variants) * (generations + 1)
     assert all(p.read_text(encoding="utf-8").strip() for p in samples)
-    names = {p.name for p in run.plot()}
+    names = {p.name for p in run.plot().paths}
     assert "perplexity_histograms.png" in names

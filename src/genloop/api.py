@@ -22,6 +22,9 @@ from genloop.core.run_dir import RunDir, default_root
 from genloop.core.runner import execute
 from genloop.store.tidy import default_generations, values_at
 
+# How many of a run's figures its notebook view shows inline (the rest: run.plot()).
+FIGURES_INLINE = 2
+
 
 class Run:
     """A finished (or partly finished) run on disk.
@@ -69,7 +72,13 @@ class Run:
                                    for r in table.itertuples()])
         pivot = cells.pivot_table(index=["metric", "generation"], columns="variant",
                                   values="cell", aggfunc="first", sort=False)
-        return (f"<div>{head}<ul>{items}</ul>"
+        # The first figures inline (the bench's main curves come first); drawing them
+        # writes the PNGs into the run's figures/ folder, as `genloop plot` does.
+        try:
+            pictures = "".join(_png_tag(path) for path in self.plot().paths[:FIGURES_INLINE])
+        except (GenloopError, OSError) as exc:
+            pictures = f"<p>figures: {html.escape(str(exc))}</p>"
+        return (f"<div>{head}<ul>{items}</ul>{pictures}"
                 f"{pivot.to_html(escape=True, na_rep='')}</div>")
 
     @cached_property
@@ -131,14 +140,56 @@ class Run:
         bench = resolve_component("bench", self.recipe.bench)
         return bench.run_checks(self.metrics, self.recipe.variants)
 
-    def plot(self, out: str | Path | None = None) -> list[Path]:
-        """Write the bench's figures (PNG) to ``out`` (default ``<run>/figures``)."""
+    def plot(self, out: str | Path | None = None) -> Figures:
+        """Draw the bench's figures and write them as PNG to ``out`` (default ``<run>/figures``).
+
+        Returns
+        -------
+        Figures
+            A list of the matplotlib figures (they display inline in a notebook, and
+            ``fig.savefig`` works on each); ``.paths`` holds the PNG files written.
+        """
+        from genloop.core.figures import keeping_figures
+
         out_dir = Path(out) if out is not None else self.path / "figures"
         out_dir.mkdir(parents=True, exist_ok=True)
         bench = resolve_component("bench", self.recipe.bench)
         # Variants share one figure (one line each), so the first variant's config serves.
-        return bench.draw(self.metrics, self.recipe.config, out_dir, run_path=self.path,
-                          variants=self.recipe.variants)
+        with keeping_figures() as figures:
+            paths = bench.draw(self.metrics, self.recipe.config, out_dir, run_path=self.path,
+                               variants=self.recipe.variants)
+        return Figures(figures, paths)
+
+
+class Figures(list):
+    """The figures :meth:`Run.plot` drew: a list of matplotlib figures, plus their PNG files.
+
+    Attributes
+    ----------
+    paths : list of pathlib.Path
+        The PNG files written, one per figure.
+    """
+
+    def __init__(self, figures, paths):
+        super().__init__(figures)
+        self.paths = [Path(p) for p in paths]
+
+    def __repr__(self) -> str:
+        return f"<Figures {len(self.paths)}: {', '.join(p.name for p in self.paths)}>"
+
+    def _repr_html_(self) -> str:
+        return "".join(_png_tag(path) for path in self.paths)
+
+
+def _png_tag(path: Path, width: int = 720) -> str:
+    """An ``<img>`` holding the PNG file itself (a notebook's output must stand alone)."""
+    import base64
+    import html
+
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" style="max-width:{width}px" '
+            f'alt="{html.escape(path.name)}"><figcaption>{html.escape(path.name)}'
+            "</figcaption></figure>")
 
 
 def run(

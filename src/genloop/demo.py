@@ -87,7 +87,7 @@ def run_demo(out: Path | None = None, console=None, quick: bool = False):
     for line in findings(run.metrics, variants):
         console.print(line, highlight=False)
     console.print("\n" + verdict(run.metrics, variants), highlight=False)
-    for path in figures:
+    for path in figures.paths:
         console.print(f"figure: {path}")
     console.print(f"run directory: {run.path}  (genloop show {run.path})")
     return run

@@ -38,7 +38,10 @@ def test_readme_python_example_runs_and_its_directory_works_everywhere(tmp_path,
     assert isinstance(summary, pd.DataFrame) and set(summary["generation"]) == {0, 100}
     assert summary["seeds"].max() == 3
     assert any("log-variance change" in line for line in run.checks())
-    assert all(Path(p).is_file() for p in run.plot())
+    figures = run.plot()
+    assert figures and all(p.is_file() for p in figures.paths)
+    assert all(hasattr(fig, "savefig") for fig in figures)  # matplotlib figures
+    assert figures._repr_html_().count('<img src="data:image/png;base64,') == len(figures.paths)
     saved = yaml.safe_load((run.path / "config.yaml").read_text(encoding="utf-8"))
     assert saved["seeds"] == [0, 1, 2]
     assert genloop.load(run.path).summary().equals(run.summary())

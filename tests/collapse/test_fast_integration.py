@@ -206,7 +206,7 @@ def test_snapshots_on_fast_paths_are_plotted(tmp_path, recipe):
         "snapshot_gen00000.safetensors",
         "snapshot_gen00003.safetensors",
     ]
-    assert "density_snapshots.png" in [p.name for p in run.plot()]
+    assert "density_snapshots.png" in [p.name for p in run.plot().paths]
 
 
 # --- equal in distribution to the sample loop (tier 2) ------------------------------------

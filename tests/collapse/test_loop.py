@@ -82,7 +82,7 @@ def test_snapshots_are_written_and_plotted(tmp_path):
     assert [s.name for s in snaps] == [
         f"snapshot_gen{g:05d}.safetensors" for g in (0, 6, 12)
     ]
-    names = sorted(p.name for p in run.plot())
+    names = sorted(p.name for p in run.plot().paths)
     assert names == ["density_snapshots.png", "metrics.png"]
     assert all((run.path / "figures" / n).stat().st_size > 10_000 for n in names)
 
@@ -94,13 +94,13 @@ def test_damaged_snapshot_is_skipped_in_the_figure(tmp_path):
     damaged = run.path / "artifacts" / "default__seed000000" / "snapshot_gen00006.safetensors"
     damaged.write_bytes(b"not a safetensors file")
     with pytest.warns(UserWarning, match="snapshot_gen00006"):
-        paths = run.plot()
+        paths = run.plot().paths
     assert any(p.name == "density_snapshots.png" for p in paths)
 
 
 def test_capacity_figure_from_variants(tmp_path):
     run = genloop.run("collapse-vs-capacity", quick=True, out=tmp_path / "c")
-    paths = {p.name: p for p in run.plot()}
+    paths = {p.name: p for p in run.plot().paths}
     assert paths["collapse_vs_capacity.png"].stat().st_size > 10_000
     capacities = {name: cfg.capacity for name, cfg in run.recipe.variants.items()}
     assert capacities["gmm-8"] == 8 and capacities["kde-h0.1"] == 10.0

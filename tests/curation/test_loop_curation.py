@@ -227,7 +227,7 @@ def test_mitigation_figure_and_table_for_a_study_with_filters(tmp_path):
                      "metrics": ["tail_mass"],
                      "variants": {"plain": {}, "filtered": {"curation": ["drop_positive"]}}}
     run = genloop.run(recipe, out=tmp_path / "r")
-    names = {p.name for p in run.plot()}
+    names = {p.name for p in run.plot().paths}
     assert "mitigations.png" in names
     table = mitigation_table(run.metrics).set_index("variant")
     assert list(table.index) == ["filtered", "plain"] and (table.seeds == 3).all()

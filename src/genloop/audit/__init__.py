@@ -35,7 +35,7 @@ STATUS_ORDER = {"bad": 0, "warn": 1, "ok": 2, "info": 3}
 QUICK = {"splits": 3, "max_rows": 600, "generations": 4, "seeds": (0, 1), "folds": 3}
 
 
-@dataclass
+@dataclass(repr=False)  # the default repr prints every finding: ~900 characters
 class AuditResult:
     """What :func:`audit` found.
 
@@ -76,6 +76,40 @@ class AuditResult:
             lines += [(STATUS_ORDER[f.status], f"[{f.status}] {section}: {f.reading}")
                       for f in shown]
         return [line for _, line in sorted(lines, key=lambda item: item[0])]
+
+    def __repr__(self) -> str:
+        counts = {status: sum(f.status == status for f in self.findings)
+                  for status in STATUS_ORDER}
+        shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        return (f"<AuditResult {self.inputs.get('synthetic', '?')} vs "
+                f"{self.inputs.get('real', '?')}: {len(self.findings)} findings ({shown})>")
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the verdicts (worst first), then every finding collapsed."""
+        import html
+
+        rows = "".join(
+            f"<tr><td><b>{html.escape(status)}</b></td><td>{html.escape(section)}</td>"
+            f"<td>{html.escape(reading)}</td></tr>"
+            for status, section, reading in self._verdict_rows())
+        inputs = "".join(f"<li>{html.escape(role)}: {html.escape(str(text))}</li>"
+                         for role, text in self.inputs.items())
+        return ("<div><b>genloop audit</b>"
+                f"<ul>{inputs}</ul>"
+                "<table><thead><tr><th>verdict</th><th>section</th><th>reading</th></tr>"
+                f"</thead><tbody>{rows}</tbody></table>"
+                "<details><summary>every finding, with its real baseline and error</summary>"
+                f"{self.to_frame().to_html(index=False, escape=True, na_rep='')}</details>"
+                "</div>")
+
+    def _verdict_rows(self) -> list[tuple[str, str, str]]:
+        """``(status, section, reading)`` of :attr:`verdicts`, in its order."""
+        rows = []
+        for line in self.verdicts:
+            status, _, rest = line.partition("] ")
+            section, _, reading = rest.partition(": ")
+            rows.append((status.lstrip("["), section, reading))
+        return rows
 
     def to_frame(self) -> pd.DataFrame:
         """Every finding: section, measure, synthetic, real, error, status, reading."""

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genloop.core.figures import save_figure
+
 # Metrics that say more as a figure than as a number, in the order they are drawn.
 PREFERRED = [
     "log_variance_change", "variance_ratio", "w2", "tail_mass", "component_std",
@@ -85,8 +87,7 @@ def metric_curves(metrics: pd.DataFrame, config, out_dir: Path, theory=None) -> 
     fig.suptitle(f"{config_name(config)}: median and 10–90% band over {n_seeds} seed(s)")
     fig.tight_layout()
     path = out_dir / "metrics.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -188,8 +189,7 @@ def density_snapshots(run_path: Path, config, out_dir: Path) -> Path | None:
     fig.suptitle("density of the fitted model (first seed of each variant)", fontsize=10)
     fig.tight_layout()
     path = out_dir / "density_snapshots.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -215,8 +215,7 @@ def absorption_histogram(metrics: pd.DataFrame, config, out_dir: Path) -> Path |
     ax.legend()
     fig.tight_layout()
     path = out_dir / "absorption.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -258,8 +257,7 @@ def perplexity_histograms(metrics: pd.DataFrame, config, out_dir: Path) -> Path 
     axes.flat[-1].legend(fontsize=7)
     fig.tight_layout()
     path = Path(out_dir) / "perplexity_histograms.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -317,8 +315,7 @@ def capacity_figure(metrics: pd.DataFrame, variants: dict, out_dir: Path) -> Pat
     fig.suptitle(f"collapse vs capacity after {last} generations (median, 10–90% over seeds)")
     fig.tight_layout()
     path = out_dir / "collapse_vs_capacity.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -387,6 +384,5 @@ def mitigations_figure(metrics: pd.DataFrame, variants: dict, out_dir: Path) -> 
     fig.suptitle(f"mitigations: median and 10–90% band over {n_seeds} seed(s)")
     fig.tight_layout()
     path = out_dir / "mitigations.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     return path

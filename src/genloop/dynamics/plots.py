@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genloop.core.figures import save_figure
 from genloop.dynamics.config import DynamicsConfig
 
 
@@ -101,7 +102,7 @@ def plot_grokking(metrics, out_dir: Path) -> Path:
     norm_ax.set(xscale="log", xlabel="step", ylabel="‖θ‖₂", title="weight norm")
     norm_ax.legend(fontsize="small")
     path = out_dir / "grokking_curves.png"
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -150,7 +151,7 @@ def plot_monitor(metrics, config: DynamicsConfig, out_dir: Path) -> Path:
         ax.set_yscale("log")
     ax.legend(fontsize="small")
     path = out_dir / "monitor_stops.png"
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -201,7 +202,7 @@ def plot_double_descent(metrics, config: DynamicsConfig, out_dir: Path) -> Path:
     )
     eff_ax.legend(fontsize="small")
     path = out_dir / "double_descent.png"
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -222,7 +223,7 @@ def plot_epoch_wise(metrics, out_dir: Path) -> Path:
     )
     ax.legend(fontsize="small")
     path = out_dir / "epoch_wise.png"
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     return path
 
 

@@ -17,7 +17,6 @@ Torch is imported only when a learner is built.
 from __future__ import annotations
 
 from genloop.core.bench import Bench
-from genloop.seek.analysis import summary_lines
 from genloop.seek.config import SeekConfig
 from genloop.seek.plots import plot
 from genloop.seek.run import ledger_plan, run_seed
@@ -25,6 +24,10 @@ from genloop.seek.run import ledger_plan, run_seed
 
 def checks(metrics, variants) -> list[str]:
     """Samples to target per sampler and the speed-up over uniform (curriculum runs)."""
+    # Imported here so that ``python -m genloop.seek.analysis`` does not find its module
+    # already imported by the package (runpy warns about that).
+    from genloop.seek.analysis import summary_lines
+
     return summary_lines(metrics)
 
 

@@ -16,7 +16,6 @@ one run, or of several (variants or seeds run side by side) taken together.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -170,24 +169,36 @@ def summary_lines(metrics: pd.DataFrame, baseline: str = BASELINE) -> list[str]:
 
 
 def load_metrics(run_dirs) -> pd.DataFrame:
-    """The metrics of one or more run directories (e.g. variants run side by side)."""
-    from genloop.core.errors import DataError
-    from genloop.core.run_dir import RunDir
+    """The metrics of one or more runs (e.g. variants run side by side).
 
-    frames = []
-    for path in run_dirs:
-        if not Path(path).is_dir():
-            raise DataError(f"run directory not found: {path}")
-        frames.append(RunDir(path).metrics())
-    return pd.concat(frames, ignore_index=True)
+    Each entry is a run directory, ``latest`` or a recipe name (its newest run), as for
+    ``genloop show``.
+    """
+    from genloop.core.run_dir import RunDir
+    from genloop.store.catalog import find_run
+
+    return pd.concat([RunDir(find_run(path)).metrics() for path in run_dirs],
+                     ignore_index=True)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print the summary of the run directories given on the command line."""
+    """Print the summary of the runs given on the command line.
+
+    A bad argument (no such run, not a curriculum run) is one line on stderr and exit
+    status 2, as for every genloop command.
+    """
+    from genloop.core.errors import GenloopError
+
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        raise SystemExit("usage: python -m genloop.seek.analysis RUN_DIR [RUN_DIR ...]")
-    frame = summary(load_metrics(argv))
+        sys.stderr.write("usage: python -m genloop.seek.analysis RUN [RUN ...] "
+                         "(a run directory, latest or a recipe name)\n")
+        raise SystemExit(2)
+    try:
+        frame = summary(load_metrics(argv))
+    except GenloopError as error:
+        sys.stderr.write(f"error: {error}\n")
+        raise SystemExit(2) from None
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(frame.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
 

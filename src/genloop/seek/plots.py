@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genloop.core.figures import save_figure
+
 
 def _new_figure(n_panels: int, width: float = 5.5):
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
@@ -70,7 +72,7 @@ def plot_accuracy(metrics, config, out_dir: Path) -> Path:
     ax.legend(fontsize=8)
     _thousands(ax)
     path = out_dir / "seek_hardest_accuracy.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -96,7 +98,7 @@ def plot_share(metrics, out_dir: Path) -> Path:
             ax.legend(fontsize=8)
         _thousands(ax)
     path = out_dir / "seek_sampling_share.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -123,7 +125,7 @@ def plot_samples_to_target(metrics, out_dir: Path) -> Path:
     ax.set_xticks(range(len(variants)), labels, fontsize=8)
     ax.set(ylabel="training samples to target", title="Samples to target (hollow: not reached)")
     path = out_dir / "seek_samples_to_target.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -242,7 +244,7 @@ def plot_self_training(metrics: pd.DataFrame, config, out_dir) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "self_training.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return [path]
 
 
