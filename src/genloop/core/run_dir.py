@@ -205,6 +205,23 @@ def _sorted_metrics(frames: list[pd.DataFrame]) -> pd.DataFrame:
 LEDGER_DIR = "ledger"  # provenance ledgers, one folder per unit (genloop.provenance.ledger)
 
 
+def child(folder: str | Path, name: str) -> Path:
+    """``folder / name``, checked to be a direct child of ``folder`` (else one line).
+
+    Every file a run writes is named from recipe, variant and unit names; those are
+    checked when the recipe is loaded (:mod:`genloop.core.names`), and this second check,
+    where the paths are built, keeps a name that slipped past (a hand-edited config, a
+    plugin's bench) from writing outside the run directory (``../x``, ``/abs/x``) or into
+    a subfolder that no reader looks in (``units/a/b.parquet``). It compares normalised
+    paths (``..`` folded, symbolic links not followed): it is about names, and a user may
+    well keep ``runs/`` on a linked disk.
+    """
+    path = Path(folder) / name
+    if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder):
+        raise DataError(f"{path} lies outside {folder}: a name must not hold '/' or '..'")
+    return path
+
+
 def default_root() -> Path:
     """Where new runs go unless ``--out`` says otherwise (``runs/`` in the working folder)."""
     return Path("runs")
@@ -245,7 +262,10 @@ class RunDir:
     @classmethod
     def create(cls, root: str | Path, name: str, seeds: list[int], out: str | Path | None):
         """Make a new run directory under ``root`` (or exactly ``out`` when given)."""
-        path = Path(out) if out is not None else Path(root) / stamped_name(name, seeds)
+        if out is not None:
+            path = Path(out)
+        else:
+            path = child(root, stamped_name(name, seeds))
         if path.exists() and any(path.iterdir()):
             raise DataError(
                 f"output directory {path} is not empty; use --resume {path} to continue it"
@@ -308,17 +328,17 @@ class RunDir:
 
     # --- units ----------------------------------------------------------------------------
     def unit_file(self, unit: str) -> Path:
-        return self.path / "units" / f"{unit}.parquet"
+        return child(self.path / "units", f"{unit}.parquet")
 
     def partial_dir(self, unit: str) -> Path:
-        return self.path / "units" / f"{unit}.partial"
+        return child(self.path / "units", f"{unit}.partial")
 
     def ledger_dir(self, unit: str) -> Path:
         """Where a unit's provenance ledger goes (the ledger writer creates it)."""
-        return self.path / LEDGER_DIR / unit
+        return child(self.path / LEDGER_DIR, unit)
 
     def artifact_dir(self, unit: str) -> Path:
-        path = self.path / "artifacts" / unit
+        path = child(self.path / "artifacts", unit)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

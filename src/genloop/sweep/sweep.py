@@ -14,7 +14,8 @@ from typing import Any
 
 from genloop.core.config import load_raw, resolve
 from genloop.core.errors import ConfigError, DataError, GenloopError
-from genloop.core.run_dir import RunDir, atomic_write_text, default_root, stamped_name
+from genloop.core.names import check_name
+from genloop.core.run_dir import RunDir, atomic_write_text, child, default_root, stamped_name
 from genloop.core.runner import plan_units, progress_bar
 from genloop.core.version import __version__
 from genloop.sweep.directory import SPEC_FILE, Sweep, is_sweep
@@ -40,7 +41,7 @@ def _plan_points(recipe, grid_items, seeds, overrides, quick, variants):
     columns = column_names(list(grid))
     points = {}
     for values in expand(grid):
-        pid = point_id(values, columns)
+        pid = check_name("grid point", point_id(values, columns))
         try:
             points[pid] = (
                 values,
@@ -196,7 +197,7 @@ def run_sweep(
         if out is None:
             out = previous_sweep(name, spec)
         if out is None:
-            out = default_root() / stamped_name(name, spec["seeds"], prefix="sweep-")
+            out = child(default_root(), stamped_name(name, spec["seeds"], prefix="sweep-"))
         path = Path(out)
         _prepare(path, spec, recipes)
         sweep = Sweep(path)
