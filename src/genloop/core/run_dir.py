@@ -12,6 +12,8 @@ Layout::
       metrics.parquet             all finished units in long format
       artifacts/<unit>/           snapshots, samples, per-seed figures
       figures/                    what `genloop plot` wrote
+      .lock                       held (fcntl.flock) by the one process running the run;
+                                  holds that process's id
 
 Metrics are long format: ``variant`` (str), ``seed`` (int), ``generation`` (int),
 ``metric`` (str), ``value`` (float). Every file is written to a temporary name and then
@@ -24,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -234,6 +237,29 @@ def stamped_name(name: str, seeds: list[int], prefix: str = "") -> str:
     return f"{prefix}{name}__{seed_text}__{stamp}"
 
 
+def config_digest(config: dict) -> str:
+    """The sha256 of a resolved config (canonical JSON: sorted keys, values as saved)."""
+    import hashlib
+
+    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """The dotted keys whose values differ between two configs (added and removed too)."""
+
+    def flat(node, prefix=""):
+        if isinstance(node, dict) and node:
+            out = {}
+            for key, value in node.items():
+                out |= flat(value, f"{prefix}{key}.")
+            return out
+        return {prefix[:-1]: json.loads(json.dumps(node, default=str))}
+
+    before, after = flat(old), flat(new)
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
 class _ConfigDumper(yaml.SafeDumper):
     """Safe YAML whose lists of plain numbers stay on one line (``seeds: [0, 1, 2]``)."""
 
@@ -250,6 +276,61 @@ _ConfigDumper.add_representer(list, _represent_list)
 def dump_config(raw: dict) -> str:
     """The text of ``config.yaml``: safe YAML in the recipe's key order."""
     return yaml.dump(raw, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True)
+
+
+LOCK_FILE = ".lock"
+# Locks this process holds, by absolute path: [open lock file, depth]. flock conflicts
+# between two open files even in one process, so a nested lock() reuses the outer one.
+_HELD: dict[str, list] = {}
+
+
+@contextmanager
+def directory_lock(path: str | Path):
+    """Hold the advisory lock of a run (or sweep) directory: one writer at a time.
+
+    The lock is ``fcntl.flock`` on ``<path>/.lock``, which holds the holder's process id.
+    The kernel releases it when the holder ends, however it ends (a SIGKILL included), so
+    a stale lock file never blocks a later ``--resume``. While it is held, temporaries
+    (``.<name>.*.tmp``) found in the directory were left by a killed earlier writer and
+    are deleted; nobody else may delete them, since they may be another writer's files
+    in flight. Nested calls in one process share the outer lock.
+
+    Raises
+    ------
+    DataError
+        Another process holds the lock: the message names its process id.
+    """
+    import fcntl
+
+    key = os.path.abspath(path)
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[key][1] -= 1
+        return
+    lock_path = Path(path) / LOCK_FILE
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held across the yield)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "(starting)"
+        handle.close()
+        raise DataError(f"{path} is in use by genloop process {holder} (lock {lock_path}); "
+                        "wait for it to end, then --resume") from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _HELD[key] = [handle, 1]
+    try:
+        for stray in Path(path).rglob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        yield
+    finally:
+        del _HELD[key]
+        handle.close()  # closing releases the flock
 
 
 class RunDir:
@@ -290,6 +371,10 @@ class RunDir:
             for child in self.path.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         return True
+
+    def lock(self):
+        """The directory's writer lock (:func:`directory_lock`), a context manager."""
+        return directory_lock(self.path)
 
     def finished(self) -> bool:
         """Whether the run ran to its end: metrics collected and its time recorded."""
@@ -353,6 +438,30 @@ class RunDir:
             path.unlink(missing_ok=True)  # damaged: recompute rather than read half a file
             return False
         return True
+
+    def forget_units(self, keep: set[str]) -> list[str]:
+        """Delete every unit's files (result, checkpoint, ledger, artifacts) not in ``keep``.
+
+        Used when a resumed run's config changed on purpose (``--force-new-config``): the
+        units that ran the old config start afresh instead of being mixed with new ones.
+
+        Returns
+        -------
+        list of str
+            The unit ids whose files were deleted.
+        """
+        found = {p.name.removesuffix(".parquet").removesuffix(".partial")
+                 for p in (self.path / "units").glob("*") if p.suffix in (".parquet", ".partial")}
+        for folder in (LEDGER_DIR, "artifacts"):
+            if (self.path / folder).is_dir():
+                found |= {p.name for p in (self.path / folder).iterdir() if p.is_dir()}
+        gone = sorted(found - keep)
+        for unit in gone:
+            self.unit_file(unit).unlink(missing_ok=True)
+            for folder in (self.partial_dir(unit), self.ledger_dir(unit),
+                           self.path / "artifacts" / unit):
+                shutil.rmtree(folder, ignore_errors=True)
+        return gone
 
     def finish_unit(self, unit: str, rows: list[tuple] | pd.DataFrame) -> None:
         """Write the unit's metrics (tuples, or a frame from :func:`columns_frame`)."""
