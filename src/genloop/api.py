@@ -198,16 +198,17 @@ def run(
     validated = resolve(recipe, overrides=overrides, quick=quick, seeds=seeds, variants=variants)
     new_folder = out is None or not Path(out).exists()
     run_dir = RunDir.create(default_root(), validated.name, validated.seeds, out)
-    try:
-        with run_dir.lock():
+    # The lock first: a process that finds the directory in use must not clean it up.
+    with run_dir.lock():
+        try:
             execute(validated, run_dir, progress=progress)
             seal(run_dir.path, validated)
-    except GenloopError:
-        # A data or config problem found once the run started (a missing file, a source
-        # that rejects its settings): leave no half-made run directory behind unless some
-        # unit finished, which --resume would keep.
-        run_dir.discard_if_empty(remove_folder=new_folder)
-        raise
+        except GenloopError:
+            # A data or config problem found once the run started (a missing file, a
+            # source that rejects its settings): leave no half-made run directory behind
+            # unless some unit finished, which --resume would keep.
+            run_dir.discard_if_empty(remove_folder=new_folder)
+            raise
     return Run(run_dir.path)
 
 
