@@ -279,9 +279,9 @@ def dump_config(raw: dict) -> str:
 
 
 LOCK_FILE = ".lock"
-# Locks this process holds, by absolute path: [open lock file, depth]. flock conflicts
-# between two open files even in one process, so a nested lock() reuses the outer one.
-_HELD: dict[str, list] = {}
+# The directories whose lock this process holds (absolute paths). flock conflicts between
+# two open files even within one process, so a nested lock() is the outer one.
+_HELD: set[str] = set()
 
 
 @contextmanager
@@ -298,18 +298,17 @@ def directory_lock(path: str | Path):
     Raises
     ------
     DataError
-        Another process holds the lock: the message names its process id.
+        Another process holds the lock (the message names its process id), or ``path``
+        is not a directory.
     """
     import fcntl
 
     key = os.path.abspath(path)
     if key in _HELD:
-        _HELD[key][1] += 1
-        try:
-            yield
-        finally:
-            _HELD[key][1] -= 1
+        yield
         return
+    if not Path(path).is_dir():
+        raise DataError(f"{path} is not a directory")
     lock_path = Path(path) / LOCK_FILE
     handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held across the yield)
     try:
@@ -323,13 +322,13 @@ def directory_lock(path: str | Path):
     handle.truncate(0)
     handle.write(f"{os.getpid()}\n")
     handle.flush()
-    _HELD[key] = [handle, 1]
+    _HELD.add(key)
     try:
         for stray in Path(path).rglob(".*.tmp"):
             stray.unlink(missing_ok=True)
         yield
     finally:
-        del _HELD[key]
+        _HELD.discard(key)
         handle.close()  # closing releases the flock
 
 
