@@ -133,3 +133,24 @@ def test_the_lock_is_released_and_reentrant(tmp_path):
         assert DataError.__name__ in other.stderr and str(os.getpid()) in other.stderr
     with run.lock():  # released at the end of the outer block
         pass
+
+
+def test_a_sweep_point_in_use_stops_the_sweep(tmp_path):
+    out = tmp_path / "sweep"
+    sweep = run_sweep(RECIPE | {"seeds": 0}, grid=["mixing.policy=replace,accumulate"], out=out,
+                      workers=1)
+    point = out / "points" / next(iter(sweep.points))
+    code = ("import sys, time; from genloop.core.run_dir import RunDir\n"
+            f"with RunDir({str(point)!r}).lock():\n"
+            "    print('locked', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        from genloop.core.errors import DataError
+
+        with pytest.raises(DataError, match=f"is in use by genloop process {holder.pid} "):
+            run_sweep(resume=out, workers=1)
+    finally:
+        holder.kill()
+        holder.wait()

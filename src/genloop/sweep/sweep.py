@@ -234,6 +234,17 @@ def _saved_point(sweep: Sweep, pid: str):
 
 
 def _execute(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
+    from contextlib import ExitStack
+
+    with ExitStack() as locks:
+        # Each point is a run directory: `genloop run --resume` of one must wait too.
+        for pid in recipes:
+            locks.enter_context(sweep.point_dir(pid).lock())
+        _dispatch(sweep, recipes, executor, progress)
+
+
+def _dispatch(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
+    """Run every unfinished unit of every point, then aggregate and log."""
     tasks, skipped = [], 0
     for pid, recipe in recipes.items():
         run_dir = sweep.point_dir(pid)
