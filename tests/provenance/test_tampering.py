@@ -136,3 +136,18 @@ def test_an_edited_config_is_caught(run):
     assert "a__seed000001" in manifest["units"] and len(manifest["planned"]) == 8
     assert verify(run) == ["config.yaml is not the config the run manifest records (edited "
                            "after the run)"]
+
+
+def test_cli_verify_expect(original):
+    from typer.testing import CliRunner
+
+    from genloop.cli import app
+    from genloop.provenance.manifest import file_sha256, run_manifest_path
+
+    kept = file_sha256(run_manifest_path(original))
+    result = CliRunner().invoke(app, ["ledger", "verify", str(original), "--expect", kept])
+    assert result.exit_code == 0, result.output
+    assert f"run manifest sha256 {kept} (as expected)" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["ledger", "verify", str(original), "--expect", "0" * 64])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("ledger/run.manifest.json has sha256 ")
