@@ -78,6 +78,9 @@ def test_resume_of_an_edited_sweep_point_names_the_point_and_keys(tmp_path):
         run_sweep(resume=out, workers=1)
     assert str(caught.value) == (f"point {point}: config.yaml differs from the config sweep.json "
                                  "saved (n); restore it, or start a new sweep")
+    # a point is a run directory: resuming it alone checks the same
+    with pytest.raises(ConfigError, match=r"config.yaml changed since the run started \(n\)"):
+        genloop.run(None, resume=out / "points" / point)
 
 
 CLI = [sys.executable, "-c", "from genloop.cli import app; app()"]

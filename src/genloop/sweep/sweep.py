@@ -25,7 +25,7 @@ from genloop.core.run_dir import (
     directory_lock,
     stamped_name,
 )
-from genloop.core.runner import plan_units, progress_bar
+from genloop.core.runner import plan_units, progress_bar, variant_digests
 from genloop.core.version import __version__
 from genloop.provenance.ledger import seal
 from genloop.sweep.directory import SPEC_FILE, Sweep, is_sweep
@@ -259,6 +259,9 @@ def _dispatch(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
             "point": pid,
             "values": sweep.points[pid],
         }
+        # As runner.execute saves it: a `genloop run --resume` of this point checks it.
+        meta |= {"config": recipe.raw, "config_sha256": config_digest(recipe.raw),
+                 "variant_sha256": variant_digests(recipe)}
         run_dir.write_meta(meta)
         for unit, variant, seeds, engine, steps in plan_units(recipe):
             if run_dir.unit_done(unit):
