@@ -20,6 +20,7 @@ from genloop.core.errors import GenloopError
 from genloop.core.registry import resolve as resolve_component
 from genloop.core.run_dir import RunDir, default_root
 from genloop.core.runner import execute
+from genloop.provenance.ledger import seal
 from genloop.store.tidy import default_generations, values_at
 
 # How many of a run's figures its notebook view shows inline (the rest: run.plot()).
@@ -202,8 +203,12 @@ def run(
     resume: str | Path | None = None,
     progress: bool = False,
     variants: list[str] | None = None,
+    force_new_config: bool = False,
 ) -> Run:
     """Run a recipe and return the :class:`Run`.
+
+    The run directory is locked while it runs: another process running or resuming it
+    stops with one line naming this one (:meth:`~genloop.core.run_dir.RunDir.lock`).
 
     Parameters
     ----------
@@ -225,6 +230,10 @@ def run(
         Show a progress bar.
     variants : list of str, optional
         Run only these of the recipe's variants.
+    force_new_config : bool
+        With ``resume``: when the directory's config.yaml changed since the run started,
+        rerun the units it changes afresh (without it, a changed config is an error that
+        names the changed keys, so two experiments never mix in one directory).
 
     Returns
     -------
@@ -233,19 +242,24 @@ def run(
     if resume is not None:
         run_dir = RunDir(resume)
         validated = resolve(run_dir.read_config())
-        execute(validated, run_dir, progress=progress)
+        with run_dir.lock():
+            execute(validated, run_dir, progress=progress, new_config=force_new_config)
+            seal(run_dir.path, validated)
         return Run(run_dir.path)
     validated = resolve(recipe, overrides=overrides, quick=quick, seeds=seeds, variants=variants)
     new_folder = out is None or not Path(out).exists()
     run_dir = RunDir.create(default_root(), validated.name, validated.seeds, out)
-    try:
-        execute(validated, run_dir, progress=progress)
-    except GenloopError:
-        # A data or config problem found once the run started (a missing file, a source
-        # that rejects its settings): leave no half-made run directory behind unless some
-        # unit finished, which --resume would keep.
-        run_dir.discard_if_empty(remove_folder=new_folder)
-        raise
+    # The lock first: a process that finds the directory in use must not clean it up.
+    with run_dir.lock():
+        try:
+            execute(validated, run_dir, progress=progress)
+            seal(run_dir.path, validated)
+        except GenloopError:
+            # A data or config problem found once the run started (a missing file, a
+            # source that rejects its settings): leave no half-made run directory behind
+            # unless some unit finished, which --resume would keep.
+            run_dir.discard_if_empty(remove_folder=new_folder)
+            raise
     return Run(run_dir.path)
 
 

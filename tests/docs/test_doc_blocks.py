@@ -20,7 +20,8 @@ by name (``real.csv``, ``synthetic.csv``, ``mine.csv``, ``my_data.parquet``, ``c
 so ``runs/`` there holds exactly the runs the page's own commands made. Placeholders name
 those runs: ``RUN``/``RUN_DIR`` (the newest), ``RUN_A``/``RUN_B`` (the two newest),
 ``runs/<anything>`` or ``runs/prefix...`` (the newest entry of ``runs/`` starting with the
-prefix), ``ID`` (a sample of the newest run's ledger).
+prefix), ``ID`` (a sample of the newest run's ledger), ``SHA256`` (the newest run's run-manifest
+hash, which ``genloop run`` prints).
 
 The quick form
 --------------
@@ -258,6 +259,12 @@ class Page:
             text = re.sub(r"\bRUN_B\b", entries[0], text)
         if re.search(r"\bRUN(_DIR)?\b", text):
             text = re.sub(r"\bRUN(_DIR)?\b", self.newest(), text)
+        if "SHA256" in text:  # the run-manifest hash `genloop run` prints at its end
+            from genloop.provenance.hashing import file_sha256
+            from genloop.provenance.manifest import run_manifest_path
+
+            text = text.replace("SHA256", file_sha256(run_manifest_path(self.workdir /
+                                                                        self.newest())))
         if re.search(r"(?<![\w-])ID\b", text):
             text = re.sub(r"(?<![\w-])ID\b", self.sample_id(), text)
         return text

@@ -53,13 +53,15 @@ def test_rewriting_the_manifest_to_match_breaks_the_chain_at_the_next_generation
                                   "does not chain to generation 3's manifest")
 
 
-def test_missing_and_unlisted_files_are_problems(tmp_path):
+def test_missing_and_unlisted_files_are_problems_the_first_of_each_unit(tmp_path):
     r = run(tmp_path)
     (unit(r) / "gen00001.ledger.parquet").unlink()
-    (unit(r) / "gen00004.manifest.json").unlink()
-    problems = verify(r.path)
-    assert "variant default, seed 1, generation 1: gen00001.ledger.parquet is missing" in problems
-    assert any("generation 4: gen00004.pool.parquet is in no manifest" in p for p in problems)
+    (unit(r, 0) / "gen00004.manifest.json").unlink()
+    assert verify(r.path) == [
+        "variant default, seed 0, generation 4: gen00004.ledger.parquet is in no manifest "
+        "(an unfinished generation or an added file)",
+        "variant default, seed 1, generation 1: gen00001.ledger.parquet is missing",
+    ]
 
 
 def test_manifests_are_chained_from_generation_zero(tmp_path):

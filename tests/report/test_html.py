@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 import genloop
+from genloop.core.errors import ConfigError
 from genloop.report import figures
 from genloop.report.html import write_report
 from genloop.sweep import run_sweep
@@ -81,7 +82,11 @@ def assert_conclusions_first(html: str) -> None:
 def evil_run(tmp_path_factory):
     """A run whose config value and saved sample carry markup."""
     root = tmp_path_factory.mktemp("evil")
-    run = genloop.run(RECIPE | {"variants": {EVIL.replace("/", ""): {}}}, out=root / "run")
+    # Markup reaches the report through the description and a sample; a variant name can
+    # no longer carry it (names are data, never paths: core/names.py rejects '<').
+    with pytest.raises(ConfigError, match="is not a valid name"):
+        genloop.run(RECIPE | {"variants": {EVIL.replace("/", ""): {}}}, out=root / "bad")
+    run = genloop.run(RECIPE | {"variants": {"evil": {}}}, out=root / "run")
     unit = next((run.path / "artifacts").iterdir())
     (unit / "samples_gen0006.txt").write_text(
         f"{EVIL}\n<img src=x onerror=alert(2)>\nplain sample\n", encoding="utf-8"

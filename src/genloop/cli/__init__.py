@@ -83,6 +83,10 @@ def run(
     variant: list[str] = typer.Option(None, "--variant", help="Only this variant (repeatable)."),
     out: Path = typer.Option(None, help="Run directory (default runs/<recipe>__<seeds>__<time>)."),
     resume: Path = typer.Option(None, help="Continue an interrupted run directory."),
+    force_new_config: bool = typer.Option(
+        False, "--force-new-config", metavar="",
+        help="With --resume of a run whose config.yaml was edited: rerun the changed units "
+             "afresh (else an edited config is an error)."),
     quiet: bool = typer.Option(False, "--quiet", metavar="", help="No progress bar or summary."),
     mlflow: bool = typer.Option(False, "--mlflow", metavar="", help="Log to MLflow (./mlruns)."),
     mlflow_uri: str = typer.Option(None, help="MLflow tracking URI (implies --mlflow)."),
@@ -96,17 +100,33 @@ def run(
         raise GenloopError(
             "--resume continues a run with its saved config; drop --set/--quick/--seeds/--variant"
         )
+    if force_new_config and resume is None:
+        raise GenloopError("--force-new-config goes with --resume RUN_DIR")
     result = api.run(recipe, seeds=seeds, overrides=set_ or None, quick=quick, out=out,
-                     resume=resume, progress=not quiet, variants=variant or None)
+                     resume=resume, progress=not quiet, variants=variant or None,
+                     force_new_config=force_new_config)
     if not quiet:
         print_summary(result)
         console.print(f"run directory: {result.path}")
+    _print_ledger_hash(result.path)
     if mlflow or mlflow_uri:
         from genloop.report.tracking import log_to_mlflow
 
         run_id = log_to_mlflow(result.path, mlflow_uri)
         if not quiet:
             console.print(f"logged to MLflow run {run_id} ({mlflow_uri or 'mlruns/'})")
+
+
+def _print_ledger_hash(path: Path) -> None:
+    """The run manifest's sha256, to keep outside the run (printed even with --quiet)."""
+    from genloop.provenance.manifest import file_sha256, run_manifest_path
+
+    manifest = run_manifest_path(path)
+    if manifest.is_file():
+        digest = file_sha256(manifest)
+        console.print(f"ledger sha256 {digest}; keep it to check the run later with: genloop "
+                      f"ledger verify {path} --expect {digest}", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 @app.command()

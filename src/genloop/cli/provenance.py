@@ -19,16 +19,22 @@ ledger_app = typer.Typer(help="The provenance ledger of a run (docs/curation.md)
 
 @ledger_app.command("verify")
 @friendly
-def verify(run_dir: str = typer.Argument(..., help=RUN_HELP)):
-    """Check every generation's data and ledger against the hash-chained manifests.
+def verify(
+    run_dir: str = typer.Argument(..., help=RUN_HELP),
+    expect: str = typer.Option(None, "--expect", metavar="SHA256",
+                               help="The run manifest's sha256 as `genloop run` printed it: "
+                               "also catches a rewrite of the whole ledger."),
+):
+    """Check every generation's data and ledger against the hash-chained manifests, and
+    the set of units and generations against the run manifest.
 
-    Exit 0 when intact; exit 1 with one line per problem (unit, generation, file).
+    Exit 0 when intact; exit 1 with one line per problem (the first of each unit).
     """
     run_dir = run_path(run_dir)
     from genloop.provenance.ledger import unit_dirs
     from genloop.provenance.ledger import verify as verify_run
 
-    problems = verify_run(run_dir)
+    problems = verify_run(run_dir, expect=expect)
     for line in problems:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
     if problems:
@@ -39,8 +45,14 @@ def verify(run_dir: str = typer.Argument(..., help=RUN_HELP)):
         console.print(f"{run_dir}: no ledger to verify (ledger off, or a fast engine ran)",
                       highlight=False, markup=False)
         return
-    console.print(f"intact: {len(units)} unit(s), {generations} generation(s)",
-                  highlight=False, markup=False)
+    from genloop.provenance.manifest import file_sha256, run_manifest_path
+
+    # Without --expect, a rewrite of everything would also read "intact": say which hash
+    # this verdict rests on, so it can be compared with the one kept elsewhere.
+    anchor = "as expected" if expect else "compare it with the one kept when the run ended"
+    console.print(f"intact: {len(units)} unit(s), {generations} generation(s); run manifest "
+                  f"sha256 {file_sha256(run_manifest_path(run_dir))} ({anchor})",
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_related(title: str, related, limit: int) -> None:

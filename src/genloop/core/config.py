@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from genloop.core.errors import ConfigError
+from genloop.core.names import check_name
 
 COMMON_KEYS = ("name", "description", "bench", "seeds", "quick", "variants", "grid")
 
@@ -413,8 +414,10 @@ def resolve(
         # Saved with the run, so that --resume rebuilds exactly these configs.
         variants_raw = {v: dict(c or {}) | bench_keys for v, c in variants_raw.items()}
         raw["variants"] = variants_raw
+    name = check_name("name", raw.get("name", "recipe"))
     variants = {}
     for variant, changes in variants_raw.items():
+        check_name("variants", variant)  # a variant name is part of its units' file names
         merged = apply_overrides(base, changes or {})
         variants[str(variant)] = validate_bench_config(merged, bench.config_model)
     resolved_raw = {k: raw[k] for k in COMMON_KEYS if k in raw and k != "quick"} | base
@@ -422,7 +425,7 @@ def resolve(
     # A plain list of ints: YAML writes and reads it back exactly (config.yaml, --resume).
     resolved_raw["seeds"] = seed_list
     return Recipe(
-        name=str(raw.get("name", "recipe")),
+        name=name,
         description=str(raw.get("description", "")),
         bench=bench_name,
         seeds=seed_list,

@@ -12,6 +12,8 @@ Layout::
       metrics.parquet             all finished units in long format
       artifacts/<unit>/           snapshots, samples, per-seed figures
       figures/                    what `genloop plot` wrote
+      .lock                       held (fcntl.flock) by the one process running the run;
+                                  holds that process's id
 
 Metrics are long format: ``variant`` (str), ``seed`` (int), ``generation`` (int),
 ``metric`` (str), ``value`` (float). Every file is written to a temporary name and then
@@ -24,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -205,6 +208,23 @@ def _sorted_metrics(frames: list[pd.DataFrame]) -> pd.DataFrame:
 LEDGER_DIR = "ledger"  # provenance ledgers, one folder per unit (genloop.provenance.ledger)
 
 
+def child(folder: str | Path, name: str) -> Path:
+    """``folder / name``, checked to be a direct child of ``folder`` (else one line).
+
+    Every file a run writes is named from recipe, variant and unit names; those are
+    checked when the recipe is loaded (:mod:`genloop.core.names`), and this second check,
+    where the paths are built, keeps a name that slipped past (a hand-edited config, a
+    plugin's bench) from writing outside the run directory (``../x``, ``/abs/x``) or into
+    a subfolder that no reader looks in (``units/a/b.parquet``). It compares normalised
+    paths (``..`` folded, symbolic links not followed): it is about names, and a user may
+    well keep ``runs/`` on a linked disk.
+    """
+    path = Path(folder) / name
+    if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder):
+        raise DataError(f"{path} lies outside {folder}: a name must not hold '/' or '..'")
+    return path
+
+
 def default_root() -> Path:
     """Where new runs go unless ``--out`` says otherwise (``runs/`` in the working folder)."""
     return Path("runs")
@@ -215,6 +235,29 @@ def stamped_name(name: str, seeds: list[int], prefix: str = "") -> str:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     seed_text = f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
     return f"{prefix}{name}__{seed_text}__{stamp}"
+
+
+def config_digest(config: dict) -> str:
+    """The sha256 of a resolved config (canonical JSON: sorted keys, values as saved)."""
+    import hashlib
+
+    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """The dotted keys whose values differ between two configs (added and removed too)."""
+
+    def flat(node, prefix=""):
+        if isinstance(node, dict) and node:
+            out = {}
+            for key, value in node.items():
+                out |= flat(value, f"{prefix}{key}.")
+            return out
+        return {prefix[:-1]: json.loads(json.dumps(node, default=str))}
+
+    before, after = flat(old), flat(new)
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 class _ConfigDumper(yaml.SafeDumper):
@@ -235,6 +278,60 @@ def dump_config(raw: dict) -> str:
     return yaml.dump(raw, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True)
 
 
+LOCK_FILE = ".lock"
+# The directories whose lock this process holds (absolute paths). flock conflicts between
+# two open files even within one process, so a nested lock() is the outer one.
+_HELD: set[str] = set()
+
+
+@contextmanager
+def directory_lock(path: str | Path):
+    """Hold the advisory lock of a run (or sweep) directory: one writer at a time.
+
+    The lock is ``fcntl.flock`` on ``<path>/.lock``, which holds the holder's process id.
+    The kernel releases it when the holder ends, however it ends (a SIGKILL included), so
+    a stale lock file never blocks a later ``--resume``. While it is held, temporaries
+    (``.<name>.*.tmp``) found in the directory were left by a killed earlier writer and
+    are deleted; nobody else may delete them, since they may be another writer's files
+    in flight. Nested calls in one process share the outer lock.
+
+    Raises
+    ------
+    DataError
+        Another process holds the lock (the message names its process id), or ``path``
+        is not a directory.
+    """
+    import fcntl
+
+    key = os.path.abspath(path)
+    if key in _HELD:
+        yield
+        return
+    if not Path(path).is_dir():
+        raise DataError(f"{path} is not a directory")
+    lock_path = Path(path) / LOCK_FILE
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held across the yield)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "(starting)"
+        handle.close()
+        raise DataError(f"{path} is in use by genloop process {holder} (lock {lock_path}); "
+                        "wait for it to end, then --resume") from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _HELD.add(key)
+    try:
+        for stray in Path(path).rglob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        yield
+    finally:
+        _HELD.discard(key)
+        handle.close()  # closing releases the flock
+
+
 class RunDir:
     """One run directory on disk."""
 
@@ -245,7 +342,10 @@ class RunDir:
     @classmethod
     def create(cls, root: str | Path, name: str, seeds: list[int], out: str | Path | None):
         """Make a new run directory under ``root`` (or exactly ``out`` when given)."""
-        path = Path(out) if out is not None else Path(root) / stamped_name(name, seeds)
+        if out is not None:
+            path = Path(out)
+        else:
+            path = child(root, stamped_name(name, seeds))
         if path.exists() and any(path.iterdir()):
             raise DataError(
                 f"output directory {path} is not empty; use --resume {path} to continue it"
@@ -270,6 +370,10 @@ class RunDir:
             for child in self.path.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         return True
+
+    def lock(self):
+        """The directory's writer lock (:func:`directory_lock`), a context manager."""
+        return directory_lock(self.path)
 
     def finished(self) -> bool:
         """Whether the run ran to its end: metrics collected and its time recorded."""
@@ -308,17 +412,17 @@ class RunDir:
 
     # --- units ----------------------------------------------------------------------------
     def unit_file(self, unit: str) -> Path:
-        return self.path / "units" / f"{unit}.parquet"
+        return child(self.path / "units", f"{unit}.parquet")
 
     def partial_dir(self, unit: str) -> Path:
-        return self.path / "units" / f"{unit}.partial"
+        return child(self.path / "units", f"{unit}.partial")
 
     def ledger_dir(self, unit: str) -> Path:
         """Where a unit's provenance ledger goes (the ledger writer creates it)."""
-        return self.path / LEDGER_DIR / unit
+        return child(self.path / LEDGER_DIR, unit)
 
     def artifact_dir(self, unit: str) -> Path:
-        path = self.path / "artifacts" / unit
+        path = child(self.path / "artifacts", unit)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -333,6 +437,30 @@ class RunDir:
             path.unlink(missing_ok=True)  # damaged: recompute rather than read half a file
             return False
         return True
+
+    def forget_units(self, keep: set[str]) -> list[str]:
+        """Delete every unit's files (result, checkpoint, ledger, artifacts) not in ``keep``.
+
+        Used when a resumed run's config changed on purpose (``--force-new-config``): the
+        units that ran the old config start afresh instead of being mixed with new ones.
+
+        Returns
+        -------
+        list of str
+            The unit ids whose files were deleted.
+        """
+        found = {p.name.removesuffix(".parquet").removesuffix(".partial")
+                 for p in (self.path / "units").glob("*") if p.suffix in (".parquet", ".partial")}
+        for folder in (LEDGER_DIR, "artifacts"):
+            if (self.path / folder).is_dir():
+                found |= {p.name for p in (self.path / folder).iterdir() if p.is_dir()}
+        gone = sorted(found - keep)
+        for unit in gone:
+            self.unit_file(unit).unlink(missing_ok=True)
+            for folder in (self.partial_dir(unit), self.ledger_dir(unit),
+                           self.path / "artifacts" / unit):
+                shutil.rmtree(folder, ignore_errors=True)
+        return gone
 
     def finish_unit(self, unit: str, rows: list[tuple] | pd.DataFrame) -> None:
         """Write the unit's metrics (tuples, or a frame from :func:`columns_frame`)."""

@@ -15,8 +15,9 @@ import pandas as pd
 
 from genloop.core.bench import BatchContext, SeedContext
 from genloop.core.config import Recipe
+from genloop.core.errors import ConfigError
 from genloop.core.registry import resolve
-from genloop.core.run_dir import RunDir, columns_frame, rows_frame
+from genloop.core.run_dir import RunDir, columns_frame, config_changes, config_digest, rows_frame
 from genloop.core.version import __version__
 
 
@@ -152,8 +153,54 @@ def _run_unit(bench, config, run_dir: RunDir, variant, seeds, engine, advance,
     return used or engine or "samples"
 
 
-def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir:
+def variant_digests(recipe: Recipe) -> dict[str, str]:
+    """Per variant, the sha256 of its validated bench config (what its units ran)."""
+    return {variant: config_digest(config.model_dump(mode="json"))
+            for variant, config in recipe.variants.items()}
+
+
+def check_config(recipe: Recipe, run_dir: RunDir, meta: dict, new_config: bool) -> None:
+    """Stop a resume whose config differs from the one the run started with.
+
+    ``meta`` holds the config the finished units ran (``config``, its ``config_sha256``
+    and each variant's ``variant_sha256``), saved when the run started. A different
+    config would silently mix two experiments in one directory (seeds 0-1 of one, 2-3 of
+    another), so it is an error naming the changed keys, unless ``new_config``: then the
+    units whose variant config or seed changed start afresh and the rest are kept.
+
+    Raises
+    ------
+    ConfigError
+        The config changed and ``new_config`` is False.
+    """
+    saved = meta.get("config_sha256")
+    if saved is None or saved == config_digest(recipe.raw):
+        return  # a run started before genloop saved its config hash cannot be checked
+    changed = config_changes(meta.get("config") or {}, recipe.raw)
+    if not new_config:
+        shown = ", ".join(changed[:8]) or "its hash"
+        shown += f", ... (+{len(changed) - 8})" if len(changed) > 8 else ""
+        raise ConfigError(
+            f"{run_dir.path}: config.yaml changed since the run started ({shown}); finished "
+            "units ran the old config. Restore it, or pass --force-new-config to rerun the "
+            "changed units afresh"
+        )
+    before = meta.get("variant_sha256") or {}
+    now = variant_digests(recipe)
+    keep = {unit for unit, variant, *_ in plan_units(recipe)
+            if before.get(variant) == now[variant]}
+    # Units of removed seeds are not planned, and a batch unit's id names its seeds.
+    run_dir.forget_units(keep)
+    meta.pop("seconds", None)
+    meta["engine"] = {}
+
+
+def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True,
+            new_config: bool = False) -> RunDir:
     """Run (or continue) every unit of ``recipe`` in ``run_dir``.
+
+    The run directory's lock (:meth:`RunDir.lock`) is held throughout: a second process
+    on the same directory stops with one line naming this one.
 
     Parameters
     ----------
@@ -164,24 +211,42 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
         unfinished ones continue from their last checkpoint.
     progress : bool
         Show a rich progress bar on the terminal.
+    new_config : bool
+        When resuming a directory whose config changed since it started, rerun the
+        changed units afresh (else that is an error; see :func:`check_config`).
 
     Returns
     -------
     RunDir
     """
     bench = resolve("bench", recipe.bench)
-    if not run_dir.exists():
-        run_dir.write_config(recipe.raw)
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    with run_dir.lock():
+        meta = run_dir.read_meta() or {
+            "genloop_version": __version__, "recipe": recipe.name, "bench": recipe.bench,
+            "variants": list(recipe.variants), "seeds": recipe.seeds, "engine": {},
+        }
+        check_config(recipe, run_dir, meta, new_config)
+        if not run_dir.exists() or new_config:
+            run_dir.write_config(recipe.raw)
+        # What the units run, saved before the first of them starts: --resume compares it.
+        meta |= {"variants": list(recipe.variants), "seeds": recipe.seeds,
+                 "config": recipe.raw, "config_sha256": config_digest(recipe.raw),
+                 "variant_sha256": variant_digests(recipe)}
+        ledgers = ledger_plan(recipe)
+        if ledgers:
+            meta["ledger"] = ledgers
+        run_dir.write_meta(meta)
+        _run_units(recipe, bench, run_dir, meta, ledgers, progress)
+    return run_dir
+
+
+def _run_units(recipe: Recipe, bench, run_dir: RunDir, meta: dict, ledgers: dict,
+               progress: bool) -> None:
+    """Every unit not yet finished, then ``metrics.parquet`` and the run's time."""
     started = time.time()
     units = plan_units(recipe)
     total = sum(steps for *_, steps in units)
-    meta = run_dir.read_meta() or {
-        "genloop_version": __version__, "recipe": recipe.name, "bench": recipe.bench,
-        "variants": list(recipe.variants), "seeds": recipe.seeds, "engine": {},
-    }
-    ledgers = ledger_plan(recipe)
-    if ledgers:
-        meta["ledger"] = ledgers
     with progress_bar(progress, total, recipe.name) as live:
         task = live.task_ids[0] if live is not None else None
         for unit, variant, seeds, engine, steps in units:
@@ -205,7 +270,6 @@ def execute(recipe: Recipe, run_dir: RunDir, *, progress: bool = True) -> RunDir
     meta["seconds"] = round(meta.get("seconds", 0) + time.time() - started, 3)
     run_dir.write_meta(meta)
     run_dir.collect()
-    return run_dir
 
 
 def plan_units(recipe: Recipe) -> list[tuple[str, str, list[int], str | None, int]]:

@@ -94,11 +94,10 @@ class LedgerWriter:
 
     def __init__(self, directory: Path, variant: str, seed: int, filter_names=(), decode=None):
         self.directory = Path(directory)
+        # Stray temporaries of a killed earlier attempt are deleted by the run directory's
+        # lock holder (core.run_dir.directory_lock), never here: here they may be another
+        # process's files in flight.
         self.directory.mkdir(parents=True, exist_ok=True)
-        # A unit is written by one process at a time, so temporaries found here were left
-        # by a killed earlier attempt (atomic writes leave at worst a stray .tmp file).
-        for stray in self.directory.glob(".*.tmp"):
-            stray.unlink(missing_ok=True)
         self.variant, self.seed = variant, seed
         self.filter_names = list(filter_names)
         self.decode = decode
@@ -298,31 +297,101 @@ def load_ledger(run_dir, variant: str | None = None, seed: int | None = None,
     return pd.concat([_read(f) for f in files], ignore_index=True)
 
 
-def verify(run_dir) -> list[str]:
-    """Check every unit's manifest chain; one line per problem (empty: intact).
+def seal(run_dir, recipe) -> str | None:
+    """Write the run manifest of a run that keeps a ledger; its sha256, else None.
 
-    Units that meta.json says should have a ledger but have none are problems too.
+    Called when a run (or a sweep point) finished its units, and again after a resume.
+    The units that keep a ledger are the bench's choice (``ledger_plan``) for the units
+    that run on the sample loop; those whose result file exists are finished.
+    """
+    from genloop.core.run_dir import RunDir, config_digest
+    from genloop.core.runner import ledger_plan, plan_units
+    from genloop.provenance.manifest import write_run_manifest
+
+    plan = ledger_plan(recipe)
+    planned = [unit for unit, variant, _, engine, _ in plan_units(recipe)
+               if engine is None and plan.get(variant) == "on"]
+    run = RunDir(run_dir)
+    # A finished unit without a ledger folder is recorded too: verify reports it missing.
+    finished = [unit for unit in planned if run.unit_file(unit).is_file()]
+    if not finished:
+        return None
+    config = run.read_meta().get("config_sha256") or config_digest(recipe.raw)
+    return write_run_manifest(run.path, config, planned, finished)
+
+
+def verify(run_dir, expect: str | None = None) -> list[str]:
+    """Check a run's ledger; one line per problem (empty: intact).
+
+    Each unit's manifest chain is checked (:func:`~genloop.provenance.manifest.verify_unit`,
+    its first problem), and the run manifest proves the set: every unit it records is
+    there with its generations and last manifest, no other unit folder is, the planned
+    units finished, and config.yaml is the config the run ran. ``expect``, a sha256 kept
+    outside the run, must be the run manifest's own hash: only that catches a consistent
+    rewrite of everything (docs/curation.md).
     """
     import json
 
-    from genloop.provenance.manifest import verify_unit
+    from genloop.core.run_dir import RunDir, config_digest
+    from genloop.provenance.manifest import (
+        RUN_MANIFEST,
+        file_sha256,
+        read_run_manifest,
+        run_manifest_path,
+        verify_unit,
+    )
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise DataError(f"{run_dir} is not a genloop run directory (no config.yaml)")
     problems = []
     units = unit_dirs(run_dir)
+    sealed = read_run_manifest(run_dir)
+    where = f"{LEDGER_DIR}/{RUN_MANIFEST}"
+    if expect is not None:
+        found = file_sha256(run_manifest_path(run_dir)) if sealed is not None else None
+        if found != expect.strip().lower():
+            problems.append(f"{where} has sha256 {found or '(no file)'}, expected {expect}: "
+                            "the ledger changed after that hash was taken")
+    if sealed == {}:
+        problems.append(f"{where} is not a readable run manifest")
+    elif sealed is None and units:
+        problems.append(f"{where} is missing: the run did not finish (resume it) or the file "
+                        "was removed, so which units and generations belong to it is unproven")
+    recorded = (sealed or {}).get("units", {})
+    if sealed:
+        if sealed.get("config_sha256") != config_digest(RunDir(run_dir).read_config()):
+            problems.append("config.yaml is not the config the run manifest records "
+                            "(edited after the run)")
+        for unit in sorted(set(sealed.get("planned", [])) - set(recorded)):
+            problems.append(f"{_label(unit)}: did not finish (resume the run to complete it)")
+        for unit in sorted(set(recorded) - {p.name for p in units.values()}):
+            problems.append(f"{_label(unit)}: ledger folder missing (the run manifest lists it)")
     for (variant, seed), directory in units.items():
-        problems += verify_unit(directory, f"variant {variant}, seed {seed}")
-    try:
-        meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    planned = meta.get("ledger") or {}
-    for variant, state in planned.items():
-        if str(state).startswith("on"):
-            for seed in meta.get("seeds") or []:
-                done = (run_dir / "units" / f"{unit_folder(variant, seed)}.parquet").is_file()
-                if done and (variant, seed) not in units:
-                    problems.append(f"variant {variant}, seed {seed}: ledger folder missing")
+        label = f"variant {variant}, seed {seed}"
+        if sealed and directory.name not in recorded:
+            problems.append(f"{label}: ledger folder {directory.name} is not in the run "
+                            "manifest (added or copied)")
+            continue
+        problems += verify_unit(directory, label, recorded.get(directory.name) if sealed
+                                else None)
+    if sealed is None:
+        # No run manifest: at least the units meta.json plans and that finished.
+        try:
+            meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        for variant, state in (meta.get("ledger") or {}).items():
+            if str(state).startswith("on"):
+                for seed in meta.get("seeds") or []:
+                    unit = unit_folder(variant, seed)
+                    done = (run_dir / "units" / f"{unit}.parquet").is_file()
+                    if done and (variant, seed) not in units:
+                        problems.append(f"{_label(unit)}: ledger folder missing")
     return problems
+
+
+def _label(unit: str) -> str:
+    """``variant v, seed s`` of a per-seed unit id (the id itself otherwise)."""
+    variant, _, seed = unit.rpartition("__seed")
+    return f"variant {variant}, seed {int(seed)}" if seed.isdigit() else f"unit {unit}"

@@ -29,7 +29,7 @@ import pandas as pd
 from genloop.core.config import resolve
 from genloop.core.errors import DataError, GenloopError
 from genloop.core.registry import resolve as resolve_component
-from genloop.core.run_dir import RunDir, atomic_write_parquet
+from genloop.core.run_dir import RunDir, atomic_write_parquet, child
 from genloop.store.summary import write_summary
 from genloop.store.tidy import default_generations
 
@@ -72,7 +72,7 @@ class Sweep:
         return {p["id"]: p["values"] for p in self.spec["points"]}
 
     def point_dir(self, point: str) -> RunDir:
-        return RunDir(self.path / "points" / point)
+        return RunDir(child(self.path / "points", point))
 
     @property
     def metrics(self) -> pd.DataFrame:

@@ -14,9 +14,20 @@ from typing import Any
 
 from genloop.core.config import load_raw, resolve
 from genloop.core.errors import ConfigError, DataError, GenloopError
-from genloop.core.run_dir import RunDir, atomic_write_text, default_root, stamped_name
-from genloop.core.runner import plan_units, progress_bar
+from genloop.core.names import check_name
+from genloop.core.run_dir import (
+    RunDir,
+    atomic_write_text,
+    child,
+    config_changes,
+    config_digest,
+    default_root,
+    directory_lock,
+    stamped_name,
+)
+from genloop.core.runner import plan_units, progress_bar, variant_digests
 from genloop.core.version import __version__
+from genloop.provenance.ledger import seal
 from genloop.sweep.directory import SPEC_FILE, Sweep, is_sweep
 from genloop.sweep.executors import UnitTask, make_executor
 from genloop.sweep.grid import column_names, expand, parse_grid, point_id
@@ -40,7 +51,7 @@ def _plan_points(recipe, grid_items, seeds, overrides, quick, variants):
     columns = column_names(list(grid))
     points = {}
     for values in expand(grid):
-        pid = point_id(values, columns)
+        pid = check_name("grid point", point_id(values, columns))
         try:
             points[pid] = (
                 values,
@@ -108,10 +119,7 @@ def _prepare(path: Path, spec: dict, recipes: dict) -> None:
                 f"{path} holds a different sweep; use --resume {path} to continue "
                 "it or choose another --out"
             )
-    elif path.exists() and any(path.iterdir()):
-        raise DataError(f"output directory {path} is not empty and is not a sweep")
-    path.mkdir(parents=True, exist_ok=True)
-    if not is_sweep(path):
+    else:
         # First, so that a sweep killed while writing point configs is still a sweep.
         atomic_write_text(path / SPEC_FILE, json.dumps(spec, indent=2, default=str))
     for pid, recipe in recipes.items():
@@ -182,13 +190,15 @@ def run_sweep(
     executor = make_executor(backend, workers, retries, ray_address)
     if resume is not None:
         sweep = Sweep(resume)
-        for pid in sweep.points:
-            run_dir = sweep.point_dir(pid)
-            if not run_dir.exists():
-                run_dir.path.mkdir(parents=True, exist_ok=True)
-                run_dir.write_config(sweep.spec["configs"][pid])
-        recipes = {pid: resolve(sweep.point_dir(pid).read_config()) for pid in sweep.points}
-        path = sweep.path
+        with directory_lock(sweep.path):
+            for pid in sweep.points:
+                run_dir = sweep.point_dir(pid)
+                if not run_dir.exists():
+                    run_dir.path.mkdir(parents=True, exist_ok=True)
+                    run_dir.write_config(sweep.spec["configs"][pid])
+            recipes = {pid: _saved_point(sweep, pid) for pid in sweep.points}
+            _execute(sweep, recipes, executor, progress)
+        return sweep
     else:
         if recipe is None:
             raise ConfigError("name a recipe (see `genloop recipes`) or pass --resume SWEEP_DIR")
@@ -196,15 +206,45 @@ def run_sweep(
         if out is None:
             out = previous_sweep(name, spec)
         if out is None:
-            out = default_root() / stamped_name(name, spec["seeds"], prefix="sweep-")
+            out = child(default_root(), stamped_name(name, spec["seeds"], prefix="sweep-"))
         path = Path(out)
-        _prepare(path, spec, recipes)
-        sweep = Sweep(path)
-    _execute(sweep, recipes, executor, progress)
+        if not is_sweep(path) and path.exists() and any(path.iterdir()):
+            raise DataError(f"output directory {path} is not empty and is not a sweep")
+        path.mkdir(parents=True, exist_ok=True)
+        with directory_lock(path):
+            _prepare(path, spec, recipes)
+            sweep = Sweep(path)
+            _execute(sweep, recipes, executor, progress)
     return sweep
 
 
+def _saved_point(sweep: Sweep, pid: str):
+    """The recipe of one point of a resumed sweep, which must be the config sweep.json saved.
+
+    A point's config.yaml edited since the sweep started would mix two experiments in one
+    point (its finished units ran the saved config): that is one line naming the keys.
+    """
+    saved = sweep.spec.get("configs", {}).get(pid)
+    config = sweep.point_dir(pid).read_config()
+    if saved is not None and config_digest(config) != config_digest(saved):
+        changed = ", ".join(config_changes(saved, config)) or "its hash"
+        raise ConfigError(f"point {pid}: config.yaml differs from the config sweep.json saved "
+                          f"({changed}); restore it, or start a new sweep")
+    return resolve(config)
+
+
 def _execute(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
+    from contextlib import ExitStack
+
+    with ExitStack() as locks:
+        # Each point is a run directory: `genloop run --resume` of one must wait too.
+        for pid in recipes:
+            locks.enter_context(sweep.point_dir(pid).lock())
+        _dispatch(sweep, recipes, executor, progress)
+
+
+def _dispatch(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
+    """Run every unfinished unit of every point, then aggregate and log."""
     tasks, skipped = [], 0
     for pid, recipe in recipes.items():
         run_dir = sweep.point_dir(pid)
@@ -219,6 +259,9 @@ def _execute(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
             "point": pid,
             "values": sweep.points[pid],
         }
+        # As runner.execute saves it: a `genloop run --resume` of this point checks it.
+        meta |= {"config": recipe.raw, "config_sha256": config_digest(recipe.raw),
+                 "variant_sha256": variant_digests(recipe)}
         run_dir.write_meta(meta)
         for unit, variant, seeds, engine, steps in plan_units(recipe):
             if run_dir.unit_done(unit):
@@ -277,6 +320,7 @@ def _execute(sweep: Sweep, recipes: dict, executor, progress: bool) -> None:
         meta["engine"].update(engines[pid])
         meta["seconds"] = round(meta.get("seconds", 0) + seconds[pid], 3)
         run_dir.write_meta(meta)
+        seal(run_dir.path, recipes[pid])
     sweep.aggregate()
     spec_meta = sweep.path / "logs" / "last_run.json"
     atomic_write_text(
