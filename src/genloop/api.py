@@ -68,7 +68,11 @@ class Run:
         except GenloopError as exc:
             return f"<div>{head}<p>{html.escape(str(exc))}</p></div>"
         items = "".join(f"<li>{html.escape(line)}</li>" for line in findings)
-        table = table[~table["metric"].astype(str).str.contains("_hist_")]
+        from genloop.metrics.continuous import FLAG_METRICS, flag_lines
+
+        items += "".join(f"<li>{html.escape(line)}</li>" for line in flag_lines(self.metrics))
+        table = table[~table["metric"].astype(str).str.contains("_hist_")
+                      & ~table["metric"].isin(list(FLAG_METRICS))]
         cells = table.assign(cell=[f"{r.median:.4g} [{r.q10:.3g}, {r.q90:.3g}]"
                                    for r in table.itertuples()])
         pivot = cells.pivot_table(index=["metric", "generation"], columns="variant",

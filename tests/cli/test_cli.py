@@ -74,3 +74,29 @@ def test_import_genloop_is_light():
     code = "import sys, genloop; bad = {'torch', 'sklearn', 'matplotlib', 'pandas'} & set(sys.modules); print(sorted(bad))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_show_says_how_w2_was_measured_and_keeps_every_digit(tmp_path, monkeypatch):
+    """w2_exact is a flag, not a value: show prints a line instead of a table row; and a
+    narrow console folds numbers onto two lines rather than cutting them ("7.583e+0…")."""
+    from rich.console import Console
+
+    import genloop.cli as cli
+
+    out = tmp_path / "run"
+    assert invoke("run", "nature-gaussian", "--quick", "--variant", "mle", "--out",
+                  str(out)).exit_code == 0
+    result = invoke("show", str(out))
+    assert result.exit_code == 0
+    assert "w2_exact" not in result.output
+    assert "w2: closed form between Gaussians" in result.output
+    narrow = Console(width=60, record=True)
+    monkeypatch.setattr(cli, "console", narrow)
+    cli.print_summary(genloop_load(out))
+    assert "…" not in narrow.export_text()
+
+
+def genloop_load(path):
+    import genloop
+
+    return genloop.load(path)

@@ -260,8 +260,7 @@ class Page:
         if re.search(r"\bRUN(_DIR)?\b", text):
             text = re.sub(r"\bRUN(_DIR)?\b", self.newest(), text)
         if "SHA256" in text:  # the run-manifest hash `genloop run` prints at its end
-            from genloop.provenance.hashing import file_sha256
-            from genloop.provenance.manifest import run_manifest_path
+            from genloop.provenance.manifest import file_sha256, run_manifest_path
 
             text = text.replace("SHA256", file_sha256(run_manifest_path(self.workdir /
                                                                         self.newest())))
@@ -281,7 +280,9 @@ class Page:
                     self.run_command(block, argv, want, quick=block.directive("full") is None)
         elif block.language == "python":
             code = self.fill(edited(block))
+            started = time.perf_counter()
             exec(compile(code, block.where, "exec"), self.namespace)
+            print(f"{time.perf_counter() - started:7.1f} s  {block.where}  (python)")
         elif block.language == "yaml":
             self.check_yaml(block)
         elif block.language == "sql":

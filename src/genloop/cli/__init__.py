@@ -15,6 +15,7 @@ from genloop.cli import provenance as provenance_commands
 from genloop.cli import results as results_commands
 from genloop.cli.output import RUN_HELP, console, fmt, friendly, int_list, run_path
 from genloop.core.errors import GenloopError
+from genloop.metrics.continuous import FLAG_METRICS, flag_lines
 
 app = typer.Typer(
     help="genloop: multi-generation training loops (model collapse, curation, dynamics).",
@@ -45,14 +46,18 @@ def print_summary(run, generations=None, metrics=None) -> None:
     """The summary table and theory checks of a run, on the console."""
     table_data = run.summary(generations=generations, metrics=metrics)
     if not metrics:
-        # Histogram bins (e.g. sample_ppl_hist_07) belong in figures, not in the table.
-        table_data = table_data[~table_data["metric"].astype(str).str.contains("_hist_")]
+        # Histogram bins (e.g. sample_ppl_hist_07) belong in figures, not in the table;
+        # flags (w2_exact) are not values: they become one line below the table.
+        table_data = table_data[~table_data["metric"].astype(str).str.contains("_hist_")
+                                & ~table_data["metric"].isin(list(FLAG_METRICS))]
     for variant, part in table_data.groupby("variant", sort=False):
         title = f"{run.path.name}" + ("" if variant == "default" else f" — {variant}")
         table = Table(title=title, title_justify="left")
         for col in ("metric", "gen", "median [95% CI]", "10%–90%", "mean ± SE",
                     "theory (mean)"):
-            table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
+            # A number is never cut to "7.583e+0…": it folds onto a second line instead.
+            table.add_column(col, justify="left" if col == "metric" else "right",
+                             overflow="fold")
         for r in part.itertuples():
             # The CI is a bootstrap over seeds of the median (genloop.store.summary).
             ci = f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if r.seeds > 1 else ""
@@ -68,6 +73,8 @@ def print_summary(run, generations=None, metrics=None) -> None:
         # Which simulator ran (exact / batched fast path, or the sample loop and why).
         label = "engine" if variant == "default" else f"engine [{variant}]"
         console.print(f"{label}: {engine}", highlight=False, markup=False)
+    for line in flag_lines(run.metrics):
+        console.print(line, highlight=False, markup=False)
     for line in run.checks():
         console.print(f"• {line}", highlight=False, markup=False)
 

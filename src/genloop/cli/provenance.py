@@ -128,7 +128,7 @@ def lineage(
                   "depth of each pool (docs/curation.md)", title_justify="left")
     for column in ("variant", "seed", "gen", "rows", "direct", "transitive", "depth",
                    "largest shares"):
-        table.add_column(column, no_wrap=True,
+        table.add_column(column, overflow="fold",  # numbers fold, never cut to "0.7…"
                          justify="left" if column[0] in "vl" else "right")
     for unit_variant, unit_seed in units:
         found = Lineage.load(run_dir, unit_variant, unit_seed)

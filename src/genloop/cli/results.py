@@ -31,10 +31,10 @@ def print_sweep_summary(sweep, generations=None, metrics=None) -> None:
         table = Table(
             title=title + ": median [95% bootstrap CI] across seeds", title_justify="left"
         )
-        table.add_column("metric")
+        table.add_column("metric", overflow="fold")
         table.add_column("gen", justify="right")
         for point in points:
-            table.add_column(point, justify="right")
+            table.add_column(point, justify="right", overflow="fold")
         for (metric, generation), rows in part.groupby(["metric", "generation"], sort=True):
             cells = {
                 r.point: f"{fmt(r.median)} {_ci(r.ci_low, r.ci_high)}" for r in rows.itertuples()
@@ -132,7 +132,8 @@ def query(
     table = Table(title=f"{len(frame)} rows", title_justify="left")
     for column in frame.columns:
         table.add_column(
-            str(column), justify="right" if frame[column].dtype.kind in "fiu" else "left"
+            str(column), justify="right" if frame[column].dtype.kind in "fiu" else "left",
+            overflow="fold",  # a number folds onto a second line rather than lose digits
         )
     for row in frame.head(max_rows).itertuples(index=False, name=None):
         table.add_row(*(fmt(v) if isinstance(v, float) else str(v) for v in row))
@@ -221,9 +222,9 @@ def compare(
     for column in ("variant", "metric", "gen"):
         table.add_column(column)
     for label in labels:
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", overflow="fold")
     for label in labels[1:]:
-        table.add_column(f"{label} − {labels[0]}", justify="right")
+        table.add_column(f"{label} − {labels[0]}", justify="right", overflow="fold")
     paired_any = False
     for var in variants:
         for name in metrics:

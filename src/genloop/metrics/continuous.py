@@ -157,6 +157,35 @@ class CovarianceLogDet(_MomentMetric):
         return {"covariance_logdet": covariance_logdet(batch_moments(context)[1])}
 
 
+# Metrics that are flags about another metric, not values: tables leave them out and say
+# in words what they flag (``flag_lines``). name -> (metric, reading when 1, reading when 0).
+FLAG_METRICS = {
+    "w2_exact": ("w2", "closed form between Gaussians",
+                 "empirical (exact optimal transport between samples; biased upwards)"),
+}
+
+
+def flag_lines(metrics) -> list[str]:
+    """One line per flag metric present in a long-format ``metrics`` table.
+
+    For example ``w2: closed form between Gaussians`` when every row's ``w2_exact`` is 1,
+    or the share of rows of each kind when a run mixes them.
+    """
+    lines = []
+    for flag, (metric, when_set, when_unset) in FLAG_METRICS.items():
+        values = metrics.loc[metrics["metric"] == flag, "value"]
+        if values.empty:
+            continue
+        share = float((values == 1.0).mean())
+        if share == 1.0:
+            lines.append(f"{metric}: {when_set}")
+        elif share == 0.0:
+            lines.append(f"{metric}: {when_unset}")
+        else:
+            lines.append(f"{metric}: {when_set} in {share:.0%} of rows, otherwise {when_unset}")
+    return lines
+
+
 class Wasserstein2(Metric):
     """``w2``: 2-Wasserstein distance from the model to the truth; ``w2_exact`` says how.
 
