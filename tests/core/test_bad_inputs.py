@@ -1,0 +1,245 @@
+"""Bad input ends in one line on stderr and exit 2, never a traceback (issue 15, items 7–8).
+
+Each case is a reproducer from the issue: a recipe file, ``--set`` overrides or data that
+used to end in a Python traceback (item 7) or to pass with a nonsense result (item 8).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from genloop.cli import app
+
+runner = CliRunner()
+
+TINY = {
+    "name": "tiny",
+    "bench": "collapse",
+    "seeds": "0..1",
+    "family": {"name": "gaussian"},
+    "source": {"name": "gaussian", "dim": 1},
+    "n": 20,
+    "generations": 2,
+    "holdout": 20,
+    "metrics": ["log_variance"],
+}
+
+
+def one_line_error(result, *fragments: str) -> str:
+    """Assert exit 2 and a single ``error:`` line on stderr (notes aside); return it."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("note:")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def recipe_file(tmp_path, text: str | bytes | dict, name: str = "r.yaml"):
+    path = tmp_path / name
+    if isinstance(text, dict):
+        text = yaml.safe_dump(text)
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path
+
+
+def run(tmp_path, recipe, *args):
+    return runner.invoke(app, ["run", str(recipe), "--out", str(tmp_path / "out"), "--quiet",
+                               *args])
+
+
+TINY_YAML = yaml.safe_dump(TINY)
+
+
+# --- recipe files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content", "fragments"), [
+    pytest.param(TINY_YAML.encode() + "description: caf\xe9\n".encode("latin-1"),
+                 ("not UTF-8", "0xe9", "offset"), id="latin-1"),
+    pytest.param(TINY_YAML.encode("utf-16"), ("not UTF-8", "offset 0"), id="utf-16"),
+    pytest.param(b"\x00\x01\x02\xff" * 50, ("not UTF-8",), id="binary"),
+    pytest.param("a: " + "[" * 500 + "]" * 500, ("deeper than",), id="nested-500-lists"),
+    pytest.param("".join(f"{' ' * (2 * i)}k{i}:\n" for i in range(500)) + " " * 1000 + "v: 1",
+                 ("deeper than",), id="nested-500-maps"),
+    pytest.param(TINY_YAML + "n: 30\n", ("'n' appears twice", "lines"), id="duplicate-key"),
+    pytest.param(TINY_YAML + "quick: [1, 2]\n", ("quick must map",), id="quick-list"),
+    pytest.param(TINY_YAML + "quick: {null: 5}\n", ("key None in quick",), id="quick-null-key"),
+    pytest.param(TINY_YAML + "variants: {a: 5}\n", ("variant 'a' must map",), id="variant-int"),
+    pytest.param(TINY_YAML + "grid: {" + ", ".join(f"k{i}: [{', '.join(['1'] * 20)}]"
+                                                   for i in range(5)) + "}\n",
+                 ("3,200,000 points", "at most"), id="grid-3M"),
+    pytest.param(TINY_YAML + "bench: [collapse]\n", ("appears twice",), id="bench-dup"),
+])
+def test_bad_recipe_files(tmp_path, content, fragments):
+    result = run(tmp_path, recipe_file(tmp_path, content))
+    one_line_error(result, *fragments)
+
+
+@pytest.mark.parametrize(("overrides", "fragments"), [
+    (["bench={}"], ("bench must name a bench",)),
+    (["variants.mle=5"], ("variant 'mle' must map",)),
+    (["mixing.policy=mix", "mixing.alpha=.nan", "mixing.beta=0.5", "mixing.gamma=0.5"],
+     ("mixing.alpha", "finite")),
+    (["source.variance=1e300"], ("source.variance", "1e+15")),
+    (["source.variance=1.0e+300"], ("source.variance", "out of range")),
+    (["n=10000000000"], ("config key 'n'", "100000000")),
+    (["n=1.0e+10"], ("n",)),
+    (["source.dim=1e6"], ("dim",)),
+    (["family.name=[red]RED[/red]"], ("'[red]RED[/red]'",)),
+    (["x=" + "[" * 200 + "]" * 200], ("deeper than",)),
+    (["mixing={policy: replace, policy: mix}"], ("'policy' appears twice",)),
+    (["quick=[1, 2]"], ("quick must map",)),
+])
+def test_bad_overrides(tmp_path, overrides, fragments):
+    args = [a for item in overrides for a in ("--set", item)]
+    result = run(tmp_path, recipe_file(tmp_path, TINY), *args)
+    one_line_error(result, *fragments)
+
+
+def test_rich_markup_in_a_path_is_shown_as_typed(tmp_path):
+    result = runner.invoke(app, ["run", "[/bold]x.yaml"])
+    one_line_error(result, "[/bold]x.yaml")
+
+
+def test_grokking_infinite_learning_rate():
+    result = runner.invoke(app, ["run", "grokking", "--quick", "--set", "grokking.lr=.inf"])
+    one_line_error(result, "grokking.lr")
+
+
+def test_monitor_rule_on_an_unknown_metric():
+    result = runner.invoke(app, ["run", "grokking", "--quick", "--set",
+                                 "monitor.rules=[{metric: test_los, patience: 5}]"])
+    one_line_error(result, "test_los", "test_loss")
+
+
+def test_seek_task_space_of_the_wrong_shape():
+    for value in ("5", "[1, 2]", "{arithmetic: 5}", "{arithmetic: {ops: 7}}"):
+        result = runner.invoke(app, ["run", "seek-curriculum", "--quick", "--set",
+                                     f"curriculum.task_space={value}"])
+        one_line_error(result, "task_space")
+
+
+def test_accumulate_subsample_budget_one_on_the_fast_engine(tmp_path):
+    recipe = recipe_file(tmp_path, TINY | {"engine": "exact",
+                                            "mixing": {"policy": "accumulate_subsample",
+                                                       "budget": 1}})
+    one_line_error(run(tmp_path, recipe), "budget")
+
+
+def test_disk_full_says_the_run_resumes(tmp_path, monkeypatch):
+    from genloop.core import run_dir
+
+    def full(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(run_dir, "atomic_write_with", full)
+    result = run(tmp_path, recipe_file(tmp_path, TINY))
+    one_line_error(result, "no space left", "resume")
+
+
+# --- data files -------------------------------------------------------------------------------
+
+
+def file_recipe(tmp_path, data_path, **source):
+    return recipe_file(tmp_path, TINY | {"source": {"name": "file", "path": str(data_path),
+                                                     **source}})
+
+
+def test_npy_header_claiming_1e11_rows(tmp_path):
+    path = tmp_path / "huge.npy"
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**11, 2)}
+    with path.open("wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, header)
+        handle.write(b"\0" * 64)
+    one_line_error(run(tmp_path, file_recipe(tmp_path, path)), str(path), "rows")
+
+
+def test_parquet_list_columns(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "lists.parquet"
+    pd.DataFrame({"a": [[1.0, 2.0]] * 60, "b": [1.0] * 60}).to_parquet(path)
+    one_line_error(run(tmp_path, file_recipe(tmp_path, path)), str(path), "a")
+
+
+def test_csv_with_200k_columns_is_refused_early(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(200_000)) + "\n"
+                    + ",".join(["1"] * 200_000) + "\n")
+    one_line_error(run(tmp_path, file_recipe(tmp_path, path)), "columns", "at most")
+
+
+def test_semicolon_csv_is_read_with_its_delimiter(tmp_path):
+    from genloop.data.files import FileSource
+
+    path = tmp_path / "semi.csv"
+    path.write_text("a;b\n" + "".join(f"{i}.5;{2 * i}\n" for i in range(50)))
+    source = FileSource(str(path))
+    assert source.column_names == ["a", "b"] and source.rows.shape == (50, 2)
+
+
+# --- audit and query -------------------------------------------------------------------------
+
+
+def vectors_csv(path, rows=80, seed=0):
+    values = np.random.default_rng(seed).normal(size=(rows, 2))
+    path.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in values))
+    return path
+
+
+def test_audit_out_is_a_directory(tmp_path):
+    real, synth = vectors_csv(tmp_path / "r.csv"), vectors_csv(tmp_path / "s.csv", seed=1)
+    result = runner.invoke(app, ["audit", "--real", str(real), "--synthetic", str(synth),
+                                 "-o", str(tmp_path), "--quick"])
+    one_line_error(result, str(tmp_path), "directory")
+
+
+def test_audit_nan_weight_in_mix(tmp_path):
+    real, synth = vectors_csv(tmp_path / "r.csv"), vectors_csv(tmp_path / "s.csv", seed=1)
+    result = runner.invoke(app, ["audit", "--real", str(real), "--synthetic", str(synth),
+                                 "--mix", "mix=nan,0.5,0.5", "--quick"])
+    one_line_error(result, "--mix", "finite")
+
+
+def test_jsonl_nested_100k_deep(tmp_path):
+    real = tmp_path / "r.jsonl"
+    real.write_text('{"text": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+                    + json.dumps({"text": "a b c"}) + "\n")
+    synth = tmp_path / "s.jsonl"
+    synth.write_text("".join(json.dumps({"text": f"w{i} x y"}) + "\n" for i in range(50)))
+    result = runner.invoke(app, ["audit", "--real", str(real), "--synthetic", str(synth),
+                                 "--quick"])
+    one_line_error(result, str(real))
+
+
+def test_semicolon_csv_audit_is_not_one_categorical_column(tmp_path):
+    from genloop.audit.inputs import load_input
+
+    path = tmp_path / "semi.csv"
+    path.write_text("a;b\n" + "".join(f"{i}.5;{2 * i}\n" for i in range(50)))
+    data = load_input(path)
+    assert data.kind == "vectors" and data.columns == ["a", "b"]
+
+
+def test_query_skips_a_run_with_a_bad_config(tmp_path):
+    good = runner.invoke(app, ["run", str(recipe_file(tmp_path, TINY)), "--out",
+                               str(tmp_path / "runs" / "good"), "--quiet"])
+    assert good.exit_code == 0, good.output
+    bad = tmp_path / "runs" / "bad"
+    bad.mkdir()
+    (bad / "config.yaml").write_text(yaml.safe_dump(TINY | {"variants": {"default": 5}}))
+    (bad / "meta.json").write_text("{}")
+    result = runner.invoke(app, ["query", "select count(*) as n from runs", "--runs",
+                                 str(tmp_path / "runs"), "--csv"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "bad" in result.stderr and "Traceback" not in result.output
