@@ -179,8 +179,13 @@ def test_parquet_list_columns(tmp_path):
     import pandas as pd
 
     path = tmp_path / "lists.parquet"
-    pd.DataFrame({"a": [[1.0, 2.0]] * 60, "b": [1.0] * 60}).to_parquet(path)
-    one_line_error(run(tmp_path, file_recipe(tmp_path, path)), str(path), "a")
+    pd.DataFrame({"a": [[1.0, 2.0]] * 60}).to_parquet(path)
+    recipe = file_recipe(tmp_path, path, kind="categorical")
+    one_line_error(run(tmp_path, recipe), str(path), "lists or structs")
+    synth = vectors_csv(tmp_path / "s.csv")
+    result = runner.invoke(app, ["audit", "--real", str(path), "--synthetic", str(synth),
+                                 "--quick"])
+    one_line_error(result, str(path), "lists or structs")
 
 
 def test_csv_with_200k_columns_is_refused_early(tmp_path):
@@ -254,3 +259,30 @@ def test_query_skips_a_run_with_a_bad_config(tmp_path):
                                  str(tmp_path / "runs"), "--csv"])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "bad" in result.stderr and "Traceback" not in result.output
+
+
+# --- text encodings --------------------------------------------------------------------------
+
+
+def test_latin1_text_warns_instead_of_silently_replacing(tmp_path, caplog):
+    from genloop.data.text import load_documents
+
+    path = tmp_path / "latin.txt"
+    path.write_bytes("caf\xe9 na\xefve r\xe9sum\xe9\n".encode("latin-1"))
+    with caplog.at_level("WARNING", logger="genloop"):
+        documents = load_documents(str(path))
+    assert "\ufffd" in documents[""]
+    assert "not UTF-8" in caplog.text and "offset 3" in caplog.text and "4 invalid" in caplog.text
+
+
+def test_utf16_text_is_decoded_and_binary_refused(tmp_path):
+    from genloop.core.errors import DataError
+    from genloop.data.text import load_documents
+
+    path = tmp_path / "wide.txt"
+    path.write_text("hello world\n", encoding="utf-16")
+    assert load_documents(str(path)) == {"": "hello world\n"}
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(DataError, match="binary"):
+        load_documents(str(binary))
