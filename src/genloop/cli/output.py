@@ -25,7 +25,7 @@ def _run_folder(filename) -> Path | None:
     """The run directory holding ``filename`` (a folder with ``config.yaml``), if any."""
     if not filename:
         return None
-    for folder in Path(str(filename)).absolute().parents:
+    for folder in Path(str(filename)).parents:
         if (folder / "config.yaml").is_file():
             return folder
     return None
