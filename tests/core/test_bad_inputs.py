@@ -184,7 +184,7 @@ def test_parquet_list_columns(tmp_path):
     one_line_error(run(tmp_path, recipe), str(path), "lists or structs")
     synth = vectors_csv(tmp_path / "s.csv")
     result = runner.invoke(app, ["audit", "--real", str(path), "--synthetic", str(synth),
-                                 "--quick"])
+                                 "--quick", "-o", str(tmp_path / "a.html")])
     one_line_error(result, str(path), "lists or structs")
 
 
@@ -223,7 +223,8 @@ def test_audit_out_is_a_directory(tmp_path):
 def test_audit_nan_weight_in_mix(tmp_path):
     real, synth = vectors_csv(tmp_path / "r.csv"), vectors_csv(tmp_path / "s.csv", seed=1)
     result = runner.invoke(app, ["audit", "--real", str(real), "--synthetic", str(synth),
-                                 "--mix", "mix=nan,0.5,0.5", "--quick"])
+                                 "--mix", "mix=nan,0.5,0.5", "--quick", "-o",
+                                 str(tmp_path / "a.html")])
     one_line_error(result, "--mix", "finite")
 
 
@@ -234,7 +235,7 @@ def test_jsonl_nested_100k_deep(tmp_path):
     synth = tmp_path / "s.jsonl"
     synth.write_text("".join(json.dumps({"text": f"w{i} x y"}) + "\n" for i in range(50)))
     result = runner.invoke(app, ["audit", "--real", str(real), "--synthetic", str(synth),
-                                 "--quick"])
+                                 "--quick", "-o", str(tmp_path / "a.html")])
     one_line_error(result, str(real))
 
 
