@@ -287,3 +287,22 @@ def test_utf16_text_is_decoded_and_binary_refused(tmp_path):
     binary.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(DataError, match="binary"):
         load_documents(str(binary))
+
+
+# --- already fixed on main: kept as CLI reproducers -------------------------------------------
+
+
+@pytest.mark.parametrize("seeds", ["[.inf]", "99999999999999999999", "0..100000000",
+                                   "[1.7, 2.2]", "[true, false]"])
+def test_bad_seeds_in_a_recipe(tmp_path, seeds):
+    result = run(tmp_path, recipe_file(tmp_path, TINY_YAML.replace("seeds: 0..1",
+                                                                   f"seeds: {seeds}")))
+    one_line_error(result, "seeds")
+
+
+def test_sweep_grid_is_sized_before_it_is_built(tmp_path):
+    values = ",".join(str(v) for v in range(2, 2002))
+    result = runner.invoke(app, ["sweep", str(recipe_file(tmp_path, TINY)), "--grid",
+                                 f"n={values}", "--grid", f"holdout={values}", "--out",
+                                 str(tmp_path / "sweep"), "--quiet"])
+    one_line_error(result, "4,000,000 points", "10,000")
