@@ -306,3 +306,12 @@ def test_sweep_grid_is_sized_before_it_is_built(tmp_path):
                                  f"n={values}", "--grid", f"holdout={values}", "--out",
                                  str(tmp_path / "sweep"), "--quiet"])
     one_line_error(result, "4,000,000 points", "10,000")
+
+
+def test_markup_in_a_run_directory_is_printed_as_typed(tmp_path):
+    out = tmp_path / "[bold]run[/bold]"
+    result = runner.invoke(app, ["run", str(recipe_file(tmp_path, TINY)), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    flat = "".join(result.stdout.split())
+    assert f"rundirectory:{out}".replace(" ", "") in flat
+    assert "[bold]run[/bold]" in flat  # the table's title too
