@@ -315,3 +315,23 @@ def test_markup_in_a_run_directory_is_printed_as_typed(tmp_path):
     flat = "".join(result.stdout.split())
     assert f"rundirectory:{out}".replace(" ", "") in flat
     assert "[bold]run[/bold]" in flat  # the table's title too
+
+
+# --- the limits leave valid input alone -------------------------------------------------------
+
+
+def test_a_saved_config_listing_300k_seeds_still_resolves():
+    from genloop.core.config import resolve
+
+    recipe = resolve(TINY | {"seeds": list(range(300_000))})
+    assert len(recipe.seeds) == 300_000
+
+
+def test_strict_loader_is_still_safe_and_allows_merge_keys():
+    from genloop.core.config import parse_yaml
+    from genloop.core.errors import ConfigError
+
+    assert parse_yaml("base: &b {n: 1, m: 2}\nother: {<<: *b, n: 3}\n")["other"] == {
+        "n": 3, "m": 2}
+    with pytest.raises(ConfigError, match="cannot read"):
+        parse_yaml("!!python/object/apply:os.system [echo hi]")
