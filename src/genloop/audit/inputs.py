@@ -188,7 +188,11 @@ def _load_object(obj, kind, label_column, role) -> AuditData:
             return AuditData(f"<{role} values>", "categorical", np.array(obj, dtype=str),
                              ["value"])
         return AuditData(f"<{role} texts>", "text", np.array(obj, dtype=object), ["text"])
-    array = np.asarray(obj)
+    try:
+        array = np.asarray(obj)
+    except (TypeError, ValueError):  # ragged nested lists, objects numpy cannot hold
+        raise DataError(f"{role} data: a {type(obj).__name__} that is neither rows of "
+                        "numbers, values nor texts") from None
     if array.dtype == object and kind in ("auto", "text") and array.ndim == 1 and all(
         isinstance(v, str) for v in array
     ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from genloop.cli import audit as audit_commands
@@ -52,7 +53,7 @@ def print_summary(run, generations=None, metrics=None) -> None:
                                 & ~table_data["metric"].isin(list(FLAG_METRICS))]
     for variant, part in table_data.groupby("variant", sort=False):
         title = f"{run.path.name}" + ("" if variant == "default" else f" — {variant}")
-        table = Table(title=title, title_justify="left")
+        table = Table(title=escape(title), title_justify="left")  # names are user text
         for col in ("metric", "gen", "median [95% CI]", "10%–90%", "mean ± SE",
                     "theory (mean)"):
             # A number is never cut to "7.583e+0…": it folds onto a second line instead.
@@ -62,7 +63,7 @@ def print_summary(run, generations=None, metrics=None) -> None:
             # The CI is a bootstrap over seeds of the median (genloop.store.summary).
             ci = f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if r.seeds > 1 else ""
             table.add_row(
-                r.metric, str(r.generation), fmt(r.median) + ci,
+                escape(str(r.metric)), str(r.generation), fmt(r.median) + ci,
                 f"{fmt(r.q10)} – {fmt(r.q90)}",
                 f"{fmt(r.mean)} ± {fmt(r.sem)}" if r.seeds > 1 else fmt(r.mean),
                 fmt(r.theory),
@@ -114,7 +115,7 @@ def run(
                      force_new_config=force_new_config)
     if not quiet:
         print_summary(result)
-        console.print(f"run directory: {result.path}")
+        console.print(f"run directory: {result.path}", markup=False, highlight=False)
     _print_ledger_hash(result.path)
     if mlflow or mlflow_uri:
         from genloop.report.tracking import log_to_mlflow
@@ -157,8 +158,6 @@ def list_runs(
     limit: int = typer.Option(20, help="Show the newest N (0: all)."),
 ):
     """The runs and sweeps under runs/, newest first: recipe, seeds, variants, status, time."""
-    from rich.markup import escape
-
     from genloop.store.catalog import list_runs as catalog
 
     runs = catalog(root)
@@ -212,7 +211,7 @@ def plot(
     from genloop import api
 
     for path in api.load(run_path(run_dir)).plot(out):
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", markup=False, highlight=False)
 
 
 @app.command()

@@ -47,6 +47,13 @@ def audit(
     """Audit synthetic data against real data: tails, fidelity, detection, copies, projection."""
     from genloop.audit import audit as run_audit
     from genloop.core.config import parse_seeds
+    from genloop.core.errors import ConfigError
+
+    for flag, path in (("-o", out), ("--table", table)):
+        # Checked before the audit runs (minutes), not when the report is written.
+        if path is not None and path.is_dir():
+            raise ConfigError(f"{flag} {path} is a directory; name the file to write "
+                              f"(e.g. {path / ('audit.html' if flag == '-o' else 'audit.csv')})")
 
     # The command as parsed (not sys.argv, which is the host's under a test runner or
     # notebook), with every default spelled out so the report's numbers can be remade.

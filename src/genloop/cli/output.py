@@ -21,8 +21,45 @@ console = Console(width=max(Console().width, 120))
 err_console = Console(stderr=True)
 
 
+def _run_folder(filename) -> Path | None:
+    """The run directory holding ``filename`` (a folder with ``config.yaml``), if any."""
+    if not filename:
+        return None
+    for folder in Path(str(filename)).parents:
+        if (folder / "config.yaml").is_file():
+            return folder
+    return None
+
+
+def environment_message(exc: BaseException) -> str | None:
+    """One line for a failure of the machine rather than of genloop: a full disk, a
+    denied permission, exhausted memory, input nested beyond Python's recursion limit.
+
+    ``None`` for any other exception (a bug: its traceback is worth seeing).
+    """
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
+                                                  errno.EPERM, errno.EROFS):
+        where = f" writing {exc.filename}" if exc.filename else ""
+        run = _run_folder(exc.filename)
+        # Finished units and checkpoints are written atomically: nothing half-written stays.
+        resume = (f"finished generations are kept; rerun with --resume {run} to continue"
+                  if run else "finished work is kept; rerun the command to continue")
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"no space left on the device{where}: {resume} once space is freed"
+        return f"permission denied{where} ({exc.strerror}): {resume} once it is writable"
+    if isinstance(exc, MemoryError):
+        return ("out of memory: the input or a size in the recipe (n, dim, rows, columns) "
+                "needs more memory than this machine has; lower it")
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to read (a recipe, override or data file)"
+    return None
+
+
 def friendly(func):
-    """Print a GenloopError as one line and exit 2."""
+    """Print a GenloopError (or a full disk, denied permission, exhausted memory) as one
+    line and exit 2."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -31,6 +68,13 @@ def friendly(func):
         except GenloopError as exc:
             # The message quotes user text (paths, values): never read it as Rich markup.
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
+            raise typer.Exit(2) from None
+        except (OSError, MemoryError, RecursionError) as exc:
+            message = environment_message(exc)
+            if message is None:
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
                               soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from genloop.cli.output import RUN_HELP, console, fmt, friendly, int_list, run_path
@@ -29,17 +30,19 @@ def print_sweep_summary(sweep, generations=None, metrics=None) -> None:
     for variant, part in table_data.groupby("variant", sort=False):
         title = f"{sweep.path.name}" + ("" if variant == "default" else f" — {variant}")
         table = Table(
-            title=title + ": median [95% bootstrap CI] across seeds", title_justify="left"
+            title=escape(title) + ": median [95% bootstrap CI] across seeds",
+            title_justify="left",
         )
         table.add_column("metric", overflow="fold")
         table.add_column("gen", justify="right")
         for point in points:
-            table.add_column(point, justify="right", overflow="fold")
+            table.add_column(escape(point), justify="right", overflow="fold")
         for (metric, generation), rows in part.groupby(["metric", "generation"], sort=True):
             cells = {
                 r.point: f"{fmt(r.median)} {_ci(r.ci_low, r.ci_high)}" for r in rows.itertuples()
             }
-            table.add_row(metric, str(generation), *(cells.get(p, "") for p in points))
+            table.add_row(escape(str(metric)), str(generation),
+                          *(cells.get(p, "") for p in points))
         console.print(table)
 
 
@@ -105,12 +108,12 @@ def sweep(
 
         path = write_report(result.path)
         if not quiet:
-            console.print(f"report: {path}")
+            console.print(f"report: {path}", markup=False, highlight=False)
     _log_mlflow(result.path, mlflow, mlflow_uri)
     if not quiet:
         last = int(result.metrics["generation"].max()) if len(result.metrics) else None
         print_sweep_summary(result, generations=None if last is None else [0, last])
-        console.print(f"sweep directory: {result.path}")
+        console.print(f"sweep directory: {result.path}", markup=False, highlight=False)
 
 
 @friendly
@@ -132,11 +135,12 @@ def query(
     table = Table(title=f"{len(frame)} rows", title_justify="left")
     for column in frame.columns:
         table.add_column(
-            str(column), justify="right" if frame[column].dtype.kind in "fiu" else "left",
+            escape(str(column)), justify="right" if frame[column].dtype.kind in "fiu" else "left",
             overflow="fold",  # a number folds onto a second line rather than lose digits
         )
     for row in frame.head(max_rows).itertuples(index=False, name=None):
-        table.add_row(*(fmt(v) if isinstance(v, float) else str(v) for v in row))
+        # Query results hold user text (variant names, config values): never markup.
+        table.add_row(*(fmt(v) if isinstance(v, float) else escape(str(v)) for v in row))
     console.print(table)
     if len(frame) > max_rows:
         console.print(f"… {len(frame) - max_rows} more rows (--max-rows, or --csv)")
@@ -215,16 +219,16 @@ def compare(
         gens = sorted({0, last})
     labels = [label for label, _ in inputs]
     table = Table(
-        title=f"median across seeds; {labels[0]} is the baseline; "
+        title=f"median across seeds; {escape(labels[0])} is the baseline; "
         "difference = run − baseline [95% bootstrap CI]",
         title_justify="left",
     )
     for column in ("variant", "metric", "gen"):
         table.add_column(column)
     for label in labels:
-        table.add_column(label, justify="right", overflow="fold")
+        table.add_column(escape(label), justify="right", overflow="fold")
     for label in labels[1:]:
-        table.add_column(f"{label} − {labels[0]}", justify="right", overflow="fold")
+        table.add_column(escape(f"{label} − {labels[0]}"), justify="right", overflow="fold")
     paired_any = False
     for var in variants:
         for name in metrics:
@@ -245,7 +249,7 @@ def compare(
                     diff, low, high, paired = bootstrap_median_difference(values[0], other)
                     paired_any |= paired
                     diffs.append(f"{fmt(diff)} {_ci(low, high)}")
-                table.add_row(var, name, str(gen), *cells, *diffs)
+                table.add_row(escape(str(var)), escape(str(name)), str(gen), *cells, *diffs)
     console.print(table)
     if paired_any:
         console.print(

@@ -21,6 +21,7 @@ from genloop.core.registry import (
     build_metric,
     build_source,
 )
+from genloop.data.synthetic import MAX_ROWS
 
 
 class CollapseConfig(BenchConfig):
@@ -31,11 +32,11 @@ class CollapseConfig(BenchConfig):
     # where generation 0's real data comes from
     source: ComponentSpec
     # rows in each generation's pool (the paper's M or N)
-    n: int = Field(100, ge=2)
+    n: int = Field(100, ge=2, le=MAX_ROWS)
     # generations after generation 0
     generations: int = Field(100, ge=0)
     # held-out real rows for likelihood and tail metrics
-    holdout: int = Field(1000, ge=0)
+    holdout: int = Field(1000, ge=0, le=MAX_ROWS)
     # how each pool mixes original, previous and new data
     mixing: MixingConfig = MixingConfig()
     # metrics measured every generation (names or {name, params})

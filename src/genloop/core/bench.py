@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict
 class BenchConfig(BaseModel):
     """Base for every bench's config: unknown keys are errors, never ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    # NaN and ±inf fail every bound check silently (NaN >= 0 is False, so is NaN < 0;
+    # inf > 0): refuse them for every float field of every bench.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Recipes: finding, loading, overriding and validating them.
 
-A recipe is one YAML file (read with ``yaml.safe_load``; nothing is evaluated). Its
-common keys are the same for every bench::
+A recipe is one YAML file, read with :class:`StrictLoader` (``yaml.SafeLoader`` that also
+rejects duplicate keys; nothing is evaluated). Its common keys are the same for every
+bench::
 
     name: nature-gaussian          # defaults to the file name
     description: one line for `genloop recipes`
@@ -159,6 +160,170 @@ def seeds_label(seeds: Any) -> str:
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
+# Limits on a recipe document. Recipes are small hand-written files; these bounds turn a
+# pathological input (a generated file, a typo in a loop) into one line instead of a
+# RecursionError or an allocation failure deep inside PyYAML, deepcopy or numpy.
+MAX_RECIPE_BYTES = 1_000_000  # the largest shipped recipe is under 10 kB
+MAX_DEPTH = 32  # mappings and lists inside each other; shipped recipes nest at most 5 deep
+MAX_NODES = 200_000  # values in one document, counting each expansion of a YAML alias
+#: the largest magnitude a number in a recipe may have: beyond it squares and sums of
+#: parameters overflow float64 (source.variance=1e300 gave W2 = 0) or sizes cannot fit
+MAX_MAGNITUDE = 1e15
+
+
+class StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also rejects duplicate keys and caps nesting depth.
+
+    Still the safe loader (plain data only, no Python objects): it only adds checks. A
+    duplicated key would otherwise let the last value win silently; nesting deeper than
+    :data:`MAX_DEPTH` would end in a RecursionError inside PyYAML's recursive composer.
+    """
+
+    where = "YAML"
+
+    def compose_node(self, parent, index):
+        depth = getattr(self, "_depth", 0)
+        if depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise ConfigError(f"{self.where} nests deeper than {MAX_DEPTH} levels "
+                              f"(line {mark.line + 1})")
+        self._depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth = depth
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` merges; its keys may be overridden on purpose
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                    seen[key] = line
+                except TypeError:
+                    continue  # an unhashable key: SafeLoader names it below
+                if first is not None:
+                    where = f"lines {first} and {line}" if first != line else f"line {line}"
+                    raise ConfigError(f"{self.where}: key {key!r} appears twice ({where}); "
+                                      "keep one")
+        return super().construct_mapping(node, deep)
+
+
+def parse_yaml(text: str, where: str = "YAML") -> Any:
+    """Parse YAML text with :class:`StrictLoader`; errors name ``where``.
+
+    Raises
+    ------
+    ConfigError
+        Invalid YAML, a duplicate key or nesting deeper than :data:`MAX_DEPTH`.
+    """
+    try:
+        return _load_yaml(text, where)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"cannot read {where}: {first}{line}") from None
+
+
+def _load_yaml(text: str, where: str) -> Any:
+    """One YAML document through :class:`StrictLoader` (syntax errors pass through)."""
+    loader = StrictLoader(text)
+    loader.where = where
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def read_recipe_text(path: Path) -> str:
+    """The text of a recipe file, decoded strictly as UTF-8 (a BOM is allowed).
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, is larger than :data:`MAX_RECIPE_BYTES`, or is not UTF-8
+        (the message names the byte offset, where replacement characters would hide it).
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_RECIPE_BYTES:
+            raise ConfigError(f"recipe {path} is {size:,} bytes; recipes are at most "
+                              f"{MAX_RECIPE_BYTES:,} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read recipe {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"recipe {path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start} (save the file as UTF-8)") from None
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages that quote user values."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = limit
+    text = shortener.repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
+def check_document(document: Any, where: str = "recipe") -> None:
+    """Check a recipe mapping's shape before anything walks it recursively.
+
+    Without recursion (deep documents are what it guards against), it checks that the
+    document nests at most :data:`MAX_DEPTH` levels and holds at most :data:`MAX_NODES`
+    values, that every mapping key is text or an integer, and that every number is finite
+    and at most :data:`MAX_MAGNITUDE` in size: a NaN weight passes ``sum == 1`` checks
+    and ``.inf`` passes ``lr > 0``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the dotted key of the offending value.
+    """
+    import math
+
+    if isinstance(document, dict) and "seeds" in document:
+        # parse_seeds checks seeds (up to MAX_SEEDS of them, more than MAX_NODES): a saved
+        # config.yaml lists every seed of a large run, and its resume must not be refused.
+        document = {k: v for k, v in document.items() if k != "seeds"}
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    nodes = 0
+    while stack:
+        value, key, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise ConfigError(f"{where} holds more than {MAX_NODES:,} values")
+        label = key or where
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                raise ConfigError(f"{where}: {label} nests deeper than {MAX_DEPTH} levels")
+            for child_key, child in value.items():
+                if isinstance(child_key, bool) or not isinstance(child_key, (str, int)):
+                    raise ConfigError(f"{where}: key {short(child_key)} in {label} must be a "
+                                      "name (quote it to make it text)")
+                stack.append((child, f"{key}.{child_key}" if key else str(child_key),
+                              depth + 1))
+        elif isinstance(value, (list, tuple)):
+            if depth >= MAX_DEPTH:
+                raise ConfigError(f"{where}: {label} nests deeper than {MAX_DEPTH} levels")
+            stack.extend((child, f"{key}[{i}]", depth + 1) for i, child in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"config key {label!r} = {value} is not a finite number")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and (
+                abs(value) > MAX_MAGNITUDE):
+            raise ConfigError(f"config key {label!r} = {value:.3g} is out of range: numbers "
+                              f"in a recipe are at most {MAX_MAGNITUDE:.0e} in size")
+
+
 def load_raw(recipe: str | Path) -> dict:
     """Load a recipe by shipped name or by path, as a plain mapping."""
     path = Path(recipe)
@@ -171,11 +336,7 @@ def load_raw(recipe: str | Path) -> dict:
                 f"unknown recipe {str(recipe)!r}; known recipes: {', '.join(recipes)}"
             )
         path = recipes[str(recipe)]
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"cannot read recipe {path}: {first}") from None
+    raw = parse_yaml(read_recipe_text(path), f"recipe {path}")
     if not isinstance(raw, dict):
         raise ConfigError(f"recipe {path} must be a mapping of keys to values")
     raw.setdefault("name", path.stem)
@@ -190,10 +351,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not key:
         raise ConfigError(f"override {text!r} has an empty key")
+    if len(text) > MAX_RECIPE_BYTES:
+        raise ConfigError(f"override {key!r} is longer than {MAX_RECIPE_BYTES:,} characters")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = _load_yaml(value, f"override {key!r}") if value.strip() else ""
     except yaml.YAMLError:
-        parsed = value
+        parsed = value  # not YAML (e.g. `[red]x[/red]`, a path with a colon): the text itself
+    check_document({key: parsed}, "--set")
     return key, parsed
 
 
@@ -344,6 +508,26 @@ def validate_bench_config(raw_bench: dict, model: type[BaseModel]) -> BaseModel:
         raise ConfigError(format_validation_error(exc, model)) from None
 
 
+def _overrides_section(raw: dict, key: str, what: str | None = None) -> dict:
+    """``raw[key]`` checked to be a mapping of dotted keys to values (``{}`` when empty).
+
+    ``quick:`` and each variant hold such overrides; anything else (``quick: [1, 2]``,
+    ``variants.mle=5``) is a one-line error instead of a TypeError later.
+    """
+    section = raw.get(key)
+    what = what or key
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{what} must map dotted config keys to values "
+                          f"(e.g. {{n: 100}}), got {short(section)}")
+    for name in section:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{what}: key {short(name)} must be a dotted config key "
+                              "(text, e.g. mixing.policy)")
+    return section
+
+
 def resolve(
     recipe: str | Path | dict,
     *,
@@ -377,24 +561,38 @@ def resolve(
     """
     from genloop.core.registry import resolve as resolve_component
 
-    raw = copy.deepcopy(recipe) if isinstance(recipe, dict) else load_raw(recipe)
+    if isinstance(recipe, dict):
+        check_document(recipe)  # before deepcopy, which recurses
+        raw = copy.deepcopy(recipe)
+    else:
+        raw = load_raw(recipe)
+        check_document(raw, f"recipe {recipe}")
+    quick_changes = _overrides_section(raw, "quick")  # checked even when not applied
     if quick:
-        raw = apply_overrides(raw, raw.get("quick") or {})
+        raw = apply_overrides(raw, quick_changes)
     # User overrides win over everything, variants included: apply them to the base now
     # and again after each variant's own changes below.
     user = dict(map(parse_override, overrides)) if isinstance(overrides, list) else dict(
         overrides or {}
     )
+    check_document(user, "overrides")
     user = swap_components(raw, user)
     raw = apply_overrides(raw, user)
     if seeds is not None:
         raw["seeds"] = seeds
+    _overrides_section(raw, "quick")  # --set quick=... too
     bench_name = raw.get("bench", "collapse")
+    if not isinstance(bench_name, str):
+        raise ConfigError(f"bench must name a bench (text, e.g. collapse), got "
+                          f"{short(bench_name)}")
     bench = resolve_component("bench", bench_name)
     base = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
     variants_raw = raw.get("variants") or {"default": {}}
     if not isinstance(variants_raw, dict):
-        raise ConfigError("variants must map a variant name to its overrides")
+        raise ConfigError(f"variants must map a variant name to its overrides, got "
+                          f"{short(variants_raw)}")
+    for name in variants_raw:
+        _overrides_section(variants_raw, name, f"variant {name!r}")
     if variants:
         unknown = [v for v in variants if v not in variants_raw]
         if unknown:
@@ -434,6 +632,10 @@ def resolve(
     )
 
 
+#: grid points one run or sweep may hold: each is validated and gets its own run directory
+MAX_GRID_POINTS = 10_000
+
+
 def grid_points(grid: Any, pinned: set[str] = frozenset()) -> list[dict[str, Any]]:
     """The cartesian product of a ``grid:`` mapping (dotted key -> list of values).
 
@@ -441,13 +643,22 @@ def grid_points(grid: Any, pinned: set[str] = frozenset()) -> list[dict[str, Any
     Returns ``[]`` when there is no grid.
     """
     import itertools
+    import math
 
     if not grid:
         return []
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
         raise ConfigError("grid must map a dotted config key to a non-empty list of values")
-    keys = [str(k) for k in grid if str(k) not in pinned]
+    for key in grid:
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"grid: key {short(key)} must be a dotted config key (text)")
+    keys = [k for k in grid if k not in pinned]
     values = [grid[k] for k in keys]
+    # Sized before it is built: a 2,000,000-point product would take minutes to validate.
+    points = math.prod(len(v) for v in values)
+    if points > MAX_GRID_POINTS:
+        raise ConfigError(f"grid has {points:,} points; at most {MAX_GRID_POINTS:,} fit one "
+                          "run or sweep (split it into several)")
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)] if keys \
         else []
 
@@ -476,7 +687,7 @@ def cross_grid(variants_raw: dict, grid: list[dict[str, Any]]) -> dict:
 def recipe_description(path: Path) -> str:
     """The one-line description of a shipped recipe (empty when absent or unreadable)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        raw = parse_yaml(read_recipe_text(path)) or {}
+    except ConfigError:
         return ""
     return str(raw.get("description", "")) if isinstance(raw, dict) else ""

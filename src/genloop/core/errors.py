@@ -7,9 +7,22 @@ offending key, value or path. The CLI prints the message alone, never a tracebac
 
 from __future__ import annotations
 
+# Control characters as escapes: a message quotes user text (a column named "a\nb", a
+# path with a tab), and a newline in it would break the one-line contract.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
 
 class GenloopError(Exception):
-    """An error caused by the user's input; its message is shown as-is, on one line."""
+    """An error caused by the user's input; its message is shown as-is, on one line.
+
+    Control characters in the message (newlines, tabs, escape sequences) are written as
+    escapes such as ``\\n``, so that the message stays one line whatever text it quotes.
+    """
+
+    def __init__(self, *args):
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (args[0].translate(_CONTROL),)
+        super().__init__(*args)
 
 
 class ConfigError(GenloopError):

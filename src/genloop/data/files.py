@@ -17,8 +17,10 @@ import numpy as np
 
 from genloop.core.errors import ConfigError, DataError
 from genloop.data.base import Source
-from genloop.data.synthetic import check_draw_count
+from genloop.data.synthetic import MAX_ROWS, check_draw_count
 
+#: columns a data file may have: reading 200,000 columns took minutes only to be refused
+MAX_COLUMNS = 10_000
 #: file extension → format name
 FORMATS_BY_EXTENSION = {".csv": "csv", ".npy": "npy", ".parquet": "parquet", ".pq": "parquet"}
 KINDS = ("vectors", "categorical")
@@ -260,21 +262,73 @@ class FileSource(FiniteSource):
     def _read_csv(self):
         import pandas as pd
 
+        sep = self._csv_delimiter()
         try:
-            first_line = pd.read_csv(self.path, header=None, nrows=1, dtype=str)
+            first_line = pd.read_csv(self.path, header=None, nrows=1, dtype=str, sep=sep)
         except pd.errors.EmptyDataError:
             raise DataError(f"data file is empty: {self.path}") from None
         # pandas takes line 1 as a header; when every field of it is a number the file has
         # no header, and line 1 is data we must not lose.
         if all(_is_number(field) for field in first_line.iloc[0]):
-            table = pd.read_csv(self.path, header=None)
+            table = pd.read_csv(self.path, header=None, sep=sep)
             table.columns = [str(i) for i in range(table.shape[1])]
             return table
-        return pd.read_csv(self.path)
+        return pd.read_csv(self.path, sep=sep)
+
+    def _csv_delimiter(self) -> str:
+        """The CSV's delimiter (``,``, ``;``, tab or ``|``), sniffed from its first lines.
+
+        Also refuses a file wider than :data:`MAX_COLUMNS` from its first line, before
+        pandas parses it. A ``;``-separated file read with ``,`` is one text column whose
+        every value is distinct: audited as a categorical column, it looked fine.
+        """
+        import csv
+
+        with self.path.open("rb") as handle:
+            first = handle.readline(1 << 24).decode("utf-8", errors="replace")
+            rest = handle.read(1 << 16).decode("utf-8", errors="replace")
+        sample = [first.rstrip("\r\n"), *rest.splitlines()[:-1][:49]]
+        try:
+            sep = csv.Sniffer().sniff("\n".join(sample), delimiters=",;\t|").delimiter
+        except csv.Error:  # one column, or nothing to tell delimiters apart by
+            sep = ","
+        width = first.count(sep) + 1
+        if width > MAX_COLUMNS:
+            raise DataError(f"{self.path} has {width:,} columns in its first line; data files "
+                            f"have at most {MAX_COLUMNS:,} columns")
+        return sep
+
+    def _check_npy_header(self) -> None:
+        """Compare the shape an ``.npy`` header claims with the bytes the file holds, so a
+        header claiming 10¹¹ rows is refused before numpy tries to allocate them."""
+        from numpy.lib import format as npy
+
+        with self.path.open("rb") as handle:
+            try:
+                version = npy.read_magic(handle)
+                reader = npy.read_array_header_1_0 if version == (1, 0) \
+                    else npy.read_array_header_2_0
+                shape, _, dtype = reader(handle)
+            except (ValueError, OSError, SyntaxError, TypeError):
+                return  # np.load names what is wrong with the header
+            offset = handle.tell()
+        if dtype.hasobject:
+            return  # refused by allow_pickle=False, with its own message
+        rows = shape[0] if shape else 1
+        if rows > MAX_ROWS:
+            raise DataError(f"cannot read {self.path} as npy: its header claims {rows:,} rows; "
+                            f"at most {MAX_ROWS:,} fit")
+        needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        held = self.path.stat().st_size - offset
+        if needed > held:
+            raise DataError(f"cannot read {self.path} as npy: its header claims shape "
+                            f"{tuple(shape)} ({needed:,} bytes) but the file holds {held:,} "
+                            "bytes of data")
 
     def _read_npy(self):
         import pandas as pd
 
+        self._check_npy_header()
         try:
             array = np.load(self.path, allow_pickle=False)
         except ValueError as error:
@@ -299,8 +353,17 @@ class FileSource(FiniteSource):
         return pd.DataFrame(array, columns=[str(i) for i in range(array.shape[1])])
 
     def _read_parquet(self):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        schema = pq.read_schema(self.path)
+        if len(schema) > MAX_COLUMNS:
+            raise DataError(f"{self.path} has {len(schema):,} columns; data files have at "
+                            f"most {MAX_COLUMNS:,} columns")
+        nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+        if nested:
+            raise DataError(f"{self.path}: columns {_preview(nested)} hold lists or structs; "
+                            "genloop reads one number or string per cell")
         return pq.read_table(self.path).to_pandas()
 
     # -- checking and converting ---------------------------------------------------

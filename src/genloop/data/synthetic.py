@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from genloop.core.config import MAX_MAGNITUDE  # beyond it squares overflow (W2 = 0)
 from genloop.core.errors import ConfigError
 from genloop.data.base import Source
 
@@ -24,10 +25,18 @@ from genloop.data.base import Source
 _SUM_TOLERANCE = 1e-6
 
 
+#: rows one draw may ask for: 10⁸ one-dimensional rows are already 800 MB of float64
+MAX_ROWS = 100_000_000
+#: dimensions of a synthetic source: its covariance holds dim² floats (4,096² = 134 MB)
+MAX_DIM = 4096
+
+
 def check_draw_count(n) -> int:
-    """Validate a requested row count and return it as ``int``."""
+    """Validate a requested row count (an int in ``0..MAX_ROWS``) and return it as ``int``."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ConfigError(f"number of rows to draw must be an integer >= 0, got {n!r}")
+    if n > MAX_ROWS:
+        raise ConfigError(f"cannot draw {n:,} rows at once; at most {MAX_ROWS:,}")
     return int(n)
 
 
@@ -47,6 +56,9 @@ def _as_float_array(key: str, value, ndim: int) -> np.ndarray:
         raise ConfigError(f"source.{key} must be {shape.get(ndim, f'{ndim}-D')}, got {value!r}")
     if not np.all(np.isfinite(array)):
         raise ConfigError(f"source.{key} must be finite numbers, got {value!r}")
+    if array.size and np.abs(array).max() > MAX_MAGNITUDE:
+        raise ConfigError(f"source.{key} must lie within ±{MAX_MAGNITUDE:.0e} (larger values "
+                          f"overflow the metrics' arithmetic), got {value!r}")
     return array
 
 
@@ -84,6 +96,8 @@ def _infer_dim(dim, candidates: dict[str, object]) -> int:
     if dim is None:
         dim = next(iter(sizes.values()), 1)
     dim = _check_int("dim", dim, 1)
+    if dim > MAX_DIM:
+        raise ConfigError(f"source.dim = {dim:,} is above the largest supported, {MAX_DIM:,}")
     for key, size in sizes.items():
         if size != dim:
             raise ConfigError(f"source.{key} has {size} entries but source.dim is {dim}")

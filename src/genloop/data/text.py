@@ -104,6 +104,45 @@ def shakespeare_plays(directory: Path | None = None) -> dict[str, str]:
     return _read_plays(str(path), stat.st_size, stat.st_mtime)
 
 
+def read_text_file(path: Path) -> str:
+    """A text file's content, decoded as UTF-8 — and never silently otherwise.
+
+    A UTF-16 file (it starts with a byte-order mark) is decoded as UTF-16; a file with
+    NUL bytes and no such mark is binary, an error; any other invalid byte is replaced by
+    U+FFFD with a warning on the ``genloop`` logger that counts them and names the first
+    offset (Latin-1 text read as UTF-8 would otherwise train on replacement characters).
+
+    Raises
+    ------
+    DataError
+        The file cannot be read or holds binary data.
+    """
+    import codecs
+    import logging
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: starts like UTF-16 but byte {exc.start} is not") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if b"\0" in data[:8192]:
+            raise DataError(f"{path}: holds binary data (NUL bytes), not text") from None
+        text = data.decode("utf-8", errors="replace")
+        replaced = text.count("\ufffd") - data.decode("utf-8", "ignore").count("\ufffd")
+        logging.getLogger("genloop").warning(
+            "%s is not UTF-8 (byte 0x%02x at offset %d): %d invalid byte sequence(s) read as "
+            "U+FFFD; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            path, data[exc.start], exc.start, replaced)
+        return text
+
+
 def _read_local(path: Path) -> dict[str, str]:
     """Documents of a .txt file (one), a .jsonl file (one per line's ``text``) or a folder."""
     if path.is_dir():
@@ -118,10 +157,7 @@ def _read_local(path: Path) -> dict[str, str]:
         return documents
     if not path.is_file():
         raise DataError(f"{path}: no such text file or folder")
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    text = read_text_file(path)
     if path.suffix != ".jsonl":
         return {"": text}
     documents = {}
@@ -132,6 +168,8 @@ def _read_local(path: Path) -> dict[str, str]:
             record = json.loads(line)
         except json.JSONDecodeError:
             raise DataError(f"{path}:{number}: not valid JSON") from None
+        except RecursionError:  # json's decoder recurses once per nested [ or {
+            raise DataError(f"{path}:{number}: JSON nested too deeply to read") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise DataError(f"{path}:{number}: a JSONL line needs a string field 'text'")
         documents[f":{number}"] = record["text"]

@@ -16,6 +16,10 @@ from pydantic import Field, field_validator, model_validator
 from genloop.core.bench import BenchConfig
 from genloop.dynamics.modular import is_prime
 
+# What each monitored experiment logs (here, beside the check of the monitor's rules).
+GROKKING_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
+EPOCH_WISE_METRICS = ("train_loss", "test_loss", "weight_norm")
+
 # The model-wise grid: dense around the interpolation threshold N = n = 100 where the
 # test error changes by orders of magnitude, sparse far from it.
 DEFAULT_FEATURE_GRID = [
@@ -147,3 +151,22 @@ class DynamicsConfig(BenchConfig):
     # ^ random-features double descent settings
     epoch_wise: EpochWiseConfig = Field(default_factory=EpochWiseConfig)  # epoch-wise settings
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)  # training-monitor rules
+
+    @model_validator(mode="after")
+    def _rules_watch_logged_metrics(self) -> DynamicsConfig:
+        # The default rules cover every experiment (those on unlogged metrics are skipped);
+        # a rule the user wrote on a metric the experiment never logs is a typo that would
+        # silently never fire.
+        logged = {"grokking": GROKKING_METRICS, "epoch_wise": EPOCH_WISE_METRICS}.get(
+            self.experiment)
+        if logged is None:
+            return self
+        named = [rule.metric for rule in self.monitor.rules] \
+            if "rules" in self.monitor.model_fields_set else []
+        if self.monitor.target_metric is not None:
+            named.append(self.monitor.target_metric)
+        for metric in named:
+            if metric not in logged:
+                raise ValueError(f"monitor: metric {metric!r} is not logged by the "
+                                 f"{self.experiment} experiment; logged: {', '.join(logged)}")
+        return self

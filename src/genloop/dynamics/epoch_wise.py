@@ -18,9 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 from genloop.core.rng import generator
+from genloop.dynamics.config import EPOCH_WISE_METRICS as EPOCH_WISE_METRICS  # re-exported
 from genloop.dynamics.config import EpochWiseConfig
-
-EPOCH_WISE_METRICS = ("train_loss", "test_loss", "weight_norm")
 
 
 def draw_two_speed_data(config: EpochWiseConfig, seed: int) -> dict[str, np.ndarray]:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 import numpy as np
 
 from genloop.core.rng import generator
+from genloop.dynamics.config import GROKKING_METRICS as GROKKING_METRICS  # re-exported
 from genloop.dynamics.config import GrokkingConfig
 from genloop.dynamics.modular import split_table
-
-GROKKING_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
 
 
 def resolve_device(device: str) -> str:

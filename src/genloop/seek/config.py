@@ -109,6 +109,11 @@ class CurriculumConfig(BenchConfig):
             hardest_programs(build_task_space(self.task_space), self.hardest)
         except ConfigError as error:
             raise ValueError(str(error)) from None
+        except (TypeError, ValueError, AttributeError) as error:
+            # A value of the wrong type deep in a spec (n_digits: x, like: 5): the builders
+            # name it; the key it sits under is the task space.
+            raise ValueError(f"curriculum.task_space: a program spec is malformed "
+                             f"({type(error).__name__}: {error})") from None
         return self
 
     @model_validator(mode="after")

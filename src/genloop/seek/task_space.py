@@ -62,6 +62,11 @@ def _grid_specs(space: Mapping) -> list[dict]:
         section = space.get(kind)
         if not section:
             continue
+        if not isinstance(section, Mapping) or not all(
+                isinstance(v, list) for v in section.values()):
+            axes_text = ", ".join(axis for axis, _, _ in axes)
+            raise ConfigError(f"task_space.{kind} must map axes ({axes_text}) to lists, "
+                              f"got {section!r}")
         unknown = set(section) - {axis for axis, _, _ in axes}
         if unknown:
             raise ConfigError(f"task_space.{kind} has unknown keys {sorted(unknown)}")
@@ -91,6 +96,16 @@ def _layout_for(specs: list[dict]) -> Layout:
     )
 
 
+def _spec_list(space: Mapping, key: str) -> list[dict]:
+    """``space[key]`` as a list of program specs (mappings), each copied."""
+    entries = space.get(key) or []
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        where = key if key == "task_space" else f"task_space.{key}"
+        raise ConfigError(f"{where} must be a list of program specs (mappings such as "
+                          f"{{kind: arithmetic, n_digits: 2}}), got {entries!r}")
+    return [dict(e) for e in entries]
+
+
 def build_task_space(spec) -> list[TaskProgram]:
     """Build a task space from a recipe section: common input/output lengths across it.
 
@@ -115,15 +130,14 @@ def build_task_space(spec) -> list[TaskProgram]:
         unknown -= {"random_targets", "noisy"}
         if unknown:
             raise ConfigError(f"task_space has unknown keys {sorted(unknown)}")
-        specs = _grid_specs(spec) + [dict(s) for s in spec.get("programs") or []]
-        unlearnable = spec.get("random_targets") or []
-        specs += [{"kind": "random_targets", "like": dict(s)} for s in unlearnable]
-        for entry in spec.get("noisy") or []:
-            entry = dict(entry)
+        specs = _grid_specs(spec) + _spec_list(spec, "programs")
+        unlearnable = _spec_list(spec, "random_targets")
+        specs += [{"kind": "random_targets", "like": s} for s in unlearnable]
+        for entry in _spec_list(spec, "noisy"):
             rate = entry.pop("flip_rate", 0.3)
             specs.append({"kind": "noisy", "flip_rate": rate, "program": entry})
     else:
-        specs = [dict(s) for s in spec]
+        specs = _spec_list({"task_space": spec}, "task_space")
     if not specs:
         raise ConfigError("task_space is empty; give at least one program")
     layout = _layout_for(specs)

@@ -67,7 +67,7 @@ def flatten_config(mapping: dict, prefix: str = "", sep: str = "_") -> dict:
 def _variant_configs(run_dir: Path) -> dict[str, dict]:
     """Each variant's config: validated (with defaults) when possible, else as saved."""
     from genloop.core.config import COMMON_KEYS, apply_overrides, resolve
-    from genloop.core.errors import GenloopError
+    from genloop.core.errors import DataError, GenloopError
     from genloop.core.run_dir import RunDir
 
     raw = RunDir(run_dir).read_config()
@@ -77,66 +77,96 @@ def _variant_configs(run_dir: Path) -> dict[str, dict]:
     except GenloopError:
         base = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
         variants = raw.get("variants") or {"default": {}}
+        if not isinstance(variants, dict) or not all(
+                isinstance(c, dict) or c is None for c in variants.values()):
+            raise DataError(f"{run_dir}/config.yaml: variants must map names to "
+                            "overrides") from None
         return {v: apply_overrides(base, c or {}) for v, c in variants.items()}
 
 
+def _point_configs(name: str, kind: str, points) -> list[dict]:
+    """The ``configs`` rows of one run or sweep (one per point × variant)."""
+    rows = []
+    for point, point_path in points:
+        if not (point_path / "config.yaml").is_file():
+            continue
+        for variant, config in _variant_configs(point_path).items():
+            rows.append({"run": name, "kind": kind, "point": point, "variant": variant}
+                        | flatten_config(config))
+    return rows
+
+
 def _tables(root: Path):
-    from genloop.core.run_dir import RunDir
+    import logging
+
+    from genloop.core.errors import GenloopError
 
     metric_files, summary_files, ledger_files = [], [], []
     config_rows, run_rows = [], []
     for kind, path in find_runs(root):
         name = str(path.relative_to(root)) if path != root else path.name
-        if kind == "sweep":
-            spec = json.loads((path / "sweep.json").read_text(encoding="utf-8"))
-            points = [(p["id"], path / "points" / p["id"]) for p in spec["points"]]
-            files = [path / "metrics.parquet"] if (path / "metrics.parquet").is_file() else []
-            if (path / "summary.parquet").is_file():
-                summary_files.append((name, path / "summary.parquet"))
-            run_rows.append(
-                {
-                    "run": name,
-                    "kind": kind,
-                    "recipe": spec["recipe"],
-                    "bench": spec["bench"],
-                    "path": str(path),
-                    "seeds": json.dumps(spec["seeds"]),
-                    "points": len(points),
-                    "genloop_version": spec["genloop_version"],
-                    "seconds": None,
-                }
-            )
-        else:
-            points = [(None, path)]
-            files = (
-                [path / "metrics.parquet"]
-                if (path / "metrics.parquet").is_file()
-                else sorted((path / "units").glob("*.parquet"))
-            )
-            meta = RunDir(path).read_meta()
-            run_rows.append(
-                {
-                    "run": name,
-                    "kind": kind,
-                    "recipe": meta.get("recipe"),
-                    "bench": meta.get("bench"),
-                    "path": str(path),
-                    "seeds": json.dumps(meta.get("seeds")),
-                    "points": None,
-                    "genloop_version": meta.get("genloop_version"),
-                    "seconds": meta.get("seconds"),
-                }
-            )
-        metric_files += [(name, kind, f) for f in files]
-        ledger_files += [(name, f) for f in sorted(path.rglob("*.ledger.parquet"))]
-        for point, point_path in points:
-            if not (point_path / "config.yaml").is_file():
-                continue
-            for variant, config in _variant_configs(point_path).items():
-                config_rows.append(
-                    {"run": name, "kind": kind, "point": point, "variant": variant}
-                    | flatten_config(config)
-                )
+        try:
+            tables = _run_tables(name, kind, path)
+        except (GenloopError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+            # One damaged or foreign folder must not hide every other run from a query.
+            text = str(error).splitlines()[0] if str(error) else type(error).__name__
+            logging.getLogger("genloop").warning("skipped %s: %s", name, text)
+            continue
+        for into, rows in zip((metric_files, summary_files, ledger_files, config_rows,
+                               run_rows), tables, strict=True):
+            into.extend(rows)
+    return metric_files, summary_files, ledger_files, config_rows, run_rows
+
+
+def _run_tables(name: str, kind: str, path: Path):
+    """The five tables' rows for one run or sweep (see :func:`_tables`)."""
+    from genloop.core.run_dir import RunDir
+
+    metric_files, summary_files, ledger_files = [], [], []
+    run_rows = []
+    if kind == "sweep":
+        spec = json.loads((path / "sweep.json").read_text(encoding="utf-8"))
+        points = [(p["id"], path / "points" / p["id"]) for p in spec["points"]]
+        files = [path / "metrics.parquet"] if (path / "metrics.parquet").is_file() else []
+        if (path / "summary.parquet").is_file():
+            summary_files.append((name, path / "summary.parquet"))
+        run_rows.append(
+            {
+                "run": name,
+                "kind": kind,
+                "recipe": spec["recipe"],
+                "bench": spec["bench"],
+                "path": str(path),
+                "seeds": json.dumps(spec["seeds"]),
+                "points": len(points),
+                "genloop_version": spec["genloop_version"],
+                "seconds": None,
+            }
+        )
+    else:
+        points = [(None, path)]
+        files = (
+            [path / "metrics.parquet"]
+            if (path / "metrics.parquet").is_file()
+            else sorted((path / "units").glob("*.parquet"))
+        )
+        meta = RunDir(path).read_meta()
+        run_rows.append(
+            {
+                "run": name,
+                "kind": kind,
+                "recipe": meta.get("recipe"),
+                "bench": meta.get("bench"),
+                "path": str(path),
+                "seeds": json.dumps(meta.get("seeds")),
+                "points": None,
+                "genloop_version": meta.get("genloop_version"),
+                "seconds": meta.get("seconds"),
+            }
+        )
+    metric_files += [(name, kind, f) for f in files]
+    ledger_files += [(name, f) for f in sorted(path.rglob("*.ledger.parquet"))]
+    config_rows = _point_configs(name, kind, points)
     return metric_files, summary_files, ledger_files, config_rows, run_rows
 
 

@@ -72,23 +72,41 @@ def run_unit_task(task: UnitTask) -> dict:
     }
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: on Linux, end this worker when the sweep's process dies.
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker as soon as the sweep's process ``parent`` dies.
 
-    Without it, workers of a parent killed with SIGKILL would finish their units alone
-    and might write the same unit files as a rerun of the sweep at the same time.
+    Without it, workers of a parent killed with SIGKILL would finish their units alone,
+    keep the caller's stdout open (a CI job reading it hangs) and might write the same unit
+    files as a rerun of the sweep. On Linux the kernel sends SIGKILL on the parent's death
+    (``PR_SET_PDEATHSIG``); that only covers deaths after this call, so a parent that died
+    while the worker was still starting (imports take a second) is caught by comparing
+    ``os.getppid()`` with the pid the parent passed. Elsewhere a daemon thread polls it.
     """
     import signal
     import sys
+    import threading
 
     if sys.platform.startswith("linux"):
         import ctypes
 
         PR_SET_PDEATHSIG = 1
         try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        except OSError:  # another libc: workers then outlive a killed parent
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # the parent died before the call above
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):  # no prctl in this libc: poll instead
             pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="genloop-parent-watch", daemon=True).start()
 
 
 def first_line(exc: BaseException) -> str:
@@ -171,6 +189,7 @@ class LocalExecutor(Executor):
                 max_workers=min(self.workers, len(pending)),
                 mp_context=context,
                 initializer=_die_with_parent,
+                initargs=(os.getpid(),),
             )
             futures = {pool.submit(run_unit_task, task): task for task in pending}
             pending = []

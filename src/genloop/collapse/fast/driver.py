@@ -17,6 +17,7 @@ import numpy as np
 from genloop.collapse.fast.simulator import Batch, Simulator
 from genloop.collapse.fast.streams import batch_generator
 from genloop.collapse.policy import MixingPolicy
+from genloop.core.errors import ConfigError
 from genloop.core.run_dir import atomic_write_with
 from genloop.metrics.base import BatchMetricContext
 
@@ -120,10 +121,19 @@ def drive(run: BatchRun, simulator: Simulator) -> None:
     """
     generations = run.config.generations
     for generation in range(generations + 1):
-        if generation:
-            simulator.step(generation)
-            run.shares.advance(generation)
-        run.log(generation, simulator.parameters(), simulator.active(generation))
+        try:
+            if generation:
+                simulator.step(generation)
+                run.shares.advance(generation)
+            run.log(generation, simulator.parameters(), simulator.active(generation))
+        except np.linalg.LinAlgError as error:
+            # A pool too small (or too degenerate) for the family: the sample loop says so
+            # when its fit fails; the fast path says the same instead of a traceback.
+            raise ConfigError(
+                f"generation {generation}: the {simulator.engine} fast path cannot fit "
+                f"{type(run.batch.template).__name__} to pools of "
+                f"{run.batch.policy.budget or run.config.n} rows ({error}); raise "
+                "mixing.budget or n") from None
         if generation in run.config.snapshots:
             run.snapshot(generation, *simulator.snapshot())
         if simulator.finished:
