@@ -239,11 +239,17 @@ class Page:
                 return str(path.relative_to(self.workdir))
         raise AssertionError(f"no run under runs/ starts with {prefix!r} for a placeholder")
 
-    def sample_id(self) -> str:
+    def sample_id(self, command: str) -> str:
+        """A sample of generation 1 of the newest run with a ledger (of the unit that
+        ``--variant``/``--seed`` in ``command`` name, if they do)."""
         from genloop.provenance.ledger import load_ledger, unit_dirs
 
+        named = re.search(r"--variant (\S+)", command), re.search(r"--seed (\d+)", command)
         for path in self.entries():
             for variant, seed in unit_dirs(path):
+                if (named[0] and variant != named[0].group(1)) or \
+                        (named[1] and seed != int(named[1].group(1))):
+                    continue
                 frame = load_ledger(path, variant, seed)
                 pooled = frame[frame["in_pool"] & (frame["generation"] == 1)]
                 return str(pooled["sample_id"].iloc[0])
@@ -265,7 +271,7 @@ class Page:
             text = text.replace("SHA256", file_sha256(run_manifest_path(self.workdir /
                                                                         self.newest())))
         if re.search(r"(?<![\w-])ID\b", text):
-            text = re.sub(r"(?<![\w-])ID\b", self.sample_id(), text)
+            text = re.sub(r"(?<![\w-])ID\b", self.sample_id(text), text)
         return text
 
     # -- running -------------------------------------------------------------------------
@@ -276,7 +282,11 @@ class Page:
             expected = block.directive("exit")
             for line, status in commands_of(block):
                 want = status if status is not None else int(expected or 0)
-                for argv in split_words(self.fill(line)):
+                filled = self.fill(line)
+                for argv in split_words(filled):
+                    if argv[0] not in ("genloop", "python", "pip", "pytest"):
+                        # a shell line (printf | dd ...): the shell runs it as written
+                        argv = ["bash", "-c", filled]
                     self.run_command(block, argv, want, quick=block.directive("full") is None)
         elif block.language == "python":
             code = self.fill(edited(block))
@@ -326,10 +336,9 @@ class Page:
                         argv.append("--quick")
                 result = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True,
                                         timeout=600)
-            else:  # a shell line (printf | dd ...)
-                result = subprocess.run(shlex.join(argv) if len(argv) > 1 else argv[0],
-                                        shell=True, cwd=self.workdir, capture_output=True,
-                                        text=True, timeout=120)
+            else:  # ["bash", "-c", line]
+                result = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True,
+                                        timeout=120)
             output = result.stdout + result.stderr
             result.exit_code = result.returncode
         assert result.exit_code == want, (
