@@ -335,3 +335,20 @@ def test_strict_loader_is_still_safe_and_allows_merge_keys():
         "n": 3, "m": 2}
     with pytest.raises(ConfigError, match="cannot read"):
         parse_yaml("!!python/object/apply:os.system [echo hi]")
+
+
+def test_a_damaged_config_yaml_is_one_line(tmp_path):
+    """A run directory whose config.yaml is not UTF-8 (disk damage, a binary copy) gives one
+    line naming the file for show and --resume, not a UnicodeDecodeError traceback."""
+    from typer.testing import CliRunner
+
+    from genloop.cli import app
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_bytes(b"name: x\n\xff\xfe bench: collapse\n")
+    for args in (["show", str(run)], ["run", "--resume", str(run)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "config.yaml" in result.output and "not UTF-8" in result.output
+        assert "Traceback" not in result.output

@@ -394,6 +394,8 @@ class RunDir:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+        except UnicodeDecodeError as exc:  # a damaged file: say where, not a traceback
+            raise DataError(f"cannot read {path}: not UTF-8 text (byte {exc.start})") from None
         if not isinstance(raw, dict):
             raise DataError(f"{path} does not hold a recipe mapping")
         return raw
@@ -407,7 +409,7 @@ class RunDir:
             return {}
         try:
             return json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise DataError(f"cannot read {path}: not valid JSON") from None
 
     # --- units ----------------------------------------------------------------------------
