@@ -18,21 +18,32 @@ from genloop.core.bench import Bench
 def theory_curve(config: CollapseConfig, metric: str, generations: np.ndarray):
     """The expected value of ``metric`` (mean over seeds) where a closed form applies.
 
-    Returns ``None`` when no closed form is known for this family, policy and metric.
-    Gaussian refits under ``replace``: ``log_variance_change`` follows
-    E[log σ²_t − log σ²_0] = t·(ψ((n−1)/2) + ln(2/n)) (MLE; ln(2/(n−1)) unbiased), and
-    ``variance_ratio`` has mean ((n−1)/n)^t (MLE) or 1 (unbiased).
+    Returns ``None`` when no closed form is known for this family, policy, shape and
+    metric. Gaussian refits under ``replace`` with ``reg_covar: 0``: ``log_variance_change``
+    follows :func:`~genloop.collapse.theory.gaussian_log_variance_drift` and
+    ``variance_ratio`` :func:`~genloop.collapse.theory.gaussian_variance_ratio_mean`, for the
+    family's estimator and covariance type and the source's dimension (none for the ratio of
+    a full covariance in more than one dimension, nor when the source has no known dimension).
     """
     from genloop.collapse import theory
+    from genloop.core.registry import build_source
 
     if config.family.name != "gaussian" or not config.mixing.resolve(config.n).replaces:
         return None
-    estimator = config.family.params.get("estimator", "mle")
-    if metric == "log_variance_change":
-        return theory.gaussian_log_variance_drift(config.n, generations, estimator)
-    if metric == "variance_ratio":
-        return theory.gaussian_variance_ratio_mean(config.n, generations, estimator)
-    return None
+    params = config.family.params
+    # A ridge on the diagonal breaks the chi-square law; say nothing rather than be wrong.
+    if params.get("reg_covar", 0.0) != 0.0:
+        return None
+    quantity = {"log_variance_change": "drift", "variance_ratio": "variance_ratio_mean"}
+    dim = getattr(build_source(config.source), "dim", None)
+    if metric not in quantity or dim is None:
+        return None
+    shape = {"dim": dim, "covariance_type": params.get("covariance_type", "full")}
+    if not theory.has_closed_form(quantity[metric], **shape):
+        return None
+    law = (theory.gaussian_log_variance_drift if metric == "log_variance_change"
+           else theory.gaussian_variance_ratio_mean)
+    return law(config.n, generations, params.get("estimator", "mle"), **shape)
 
 
 def theory_checks(metrics: pd.DataFrame, config: CollapseConfig) -> list[str]:
