@@ -117,9 +117,10 @@ class LogVariance(_MomentMetric):
     * ``log_variance_change``: that minus the same for ``context.initial_model``;
     * ``variance_ratio``: ``exp(log_variance_change)``.
 
-    For recursive MLE refitting on ``n`` samples, theory says
-    ``E[log_variance_change] = t * (psi((n-1)/2) + ln(2/n))``
-    (:func:`genloop.collapse.theory.gaussian_log_variance_drift`).
+    For recursive MLE refitting of a 1-D Gaussian on ``n`` samples, theory says
+    ``E[log_variance_change] = t * (psi((n-1)/2) + ln(2/n))``; for ``d > 1`` the law
+    depends on the covariance type (spherical: ``t * (psi(d(n-1)/2) + ln(2/(dn)))``), see
+    :func:`genloop.collapse.theory.gaussian_log_variance_drift`.
     """
 
     name = "log_variance"
