@@ -35,8 +35,17 @@ def theory_curve(config: CollapseConfig, metric: str, generations: np.ndarray):
     if params.get("reg_covar", 0.0) != 0.0:
         return None
     quantity = {"log_variance_change": "drift", "variance_ratio": "variance_ratio_mean"}
-    dim = getattr(build_source(config.source), "dim", None)
-    if metric not in quantity or dim is None:
+    if metric not in quantity:
+        return None
+    source = build_source(config.source)
+    dim = getattr(source, "dim", None)
+    rows = getattr(source, "rows", None)
+    if dim is None and isinstance(rows, np.ndarray) and rows.ndim == 2:
+        # Real data (a file, a table): generation 0 fits it, and from generation 1 on every
+        # pool is drawn from a Gaussian model, so the same law holds for the change since
+        # generation 0, with d the table's width.
+        dim = rows.shape[1]
+    if dim is None:
         return None
     shape = {"dim": dim, "covariance_type": params.get("covariance_type", "full")}
     if not theory.has_closed_form(quantity[metric], **shape):
