@@ -352,3 +352,18 @@ def test_a_damaged_config_yaml_is_one_line(tmp_path):
         assert result.exit_code == 2, result.output
         assert "config.yaml" in result.output and "not UTF-8" in result.output
         assert "Traceback" not in result.output
+
+
+def test_a_saved_config_is_read_as_strictly_as_a_recipe(tmp_path):
+    """config.yaml goes through the recipe reader's YAML (a duplicated key is one line, not
+    a silent last-wins), without its size cap (a large run's saved seed list)."""
+    from typer.testing import CliRunner
+
+    from genloop.cli import app
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("name: x\nn: 10\nn: 20\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["show", str(run)])
+    assert result.exit_code == 2, result.output
+    assert "'n' appears twice" in result.output and "Traceback" not in result.output

@@ -74,10 +74,7 @@ def print_summary(run, generations=None, metrics=None) -> None:
         # Which simulator ran (exact / batched fast path, or the sample loop and why).
         label = "engine" if variant == "default" else f"engine [{variant}]"
         console.print(f"{label}: {engine}", highlight=False, markup=False)
-    shown = run.metrics[run.metrics["metric"].isin(
-        [flag for flag, (metric, *_) in FLAG_METRICS.items()
-         if metric in set(table_data["metric"])])]
-    for line in flag_lines(shown):
+    for line in flag_lines(run.metrics, shown=set(table_data["metric"])):
         console.print(line, highlight=False, markup=False)
     for line in run.checks():
         console.print(f"• {line}", highlight=False, markup=False)

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from genloop.core.errors import DataError
+from genloop.core.errors import ConfigError, DataError
 
 METRIC_COLUMNS = ["variant", "seed", "generation", "metric", "value"]
 
@@ -390,12 +390,18 @@ class RunDir:
         path = self.path / "config.yaml"
         if not path.is_file():
             raise DataError(f"{self.path} is not a genloop run directory (no config.yaml)")
+        # The recipe reader's strict YAML (duplicate keys, depth cap; one-line errors), but
+        # not its size cap: a saved config lists every seed of a large run.
+        from genloop.core.config import parse_yaml
+
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+            text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:  # a damaged file: say where, not a traceback
             raise DataError(f"cannot read {path}: not UTF-8 text (byte {exc.start})") from None
+        try:
+            raw = parse_yaml(text, str(path))
+        except ConfigError as exc:  # a saved file is data: damaged, not a wrong recipe
+            raise DataError(str(exc)) from None
         if not isinstance(raw, dict):
             raise DataError(f"{path} does not hold a recipe mapping")
         return raw

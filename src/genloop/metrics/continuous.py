@@ -166,14 +166,17 @@ FLAG_METRICS = {
 }
 
 
-def flag_lines(metrics) -> list[str]:
+def flag_lines(metrics, shown=None) -> list[str]:
     """One line per flag metric present in a long-format ``metrics`` table.
 
     For example ``w2: closed form between Gaussians`` when every row's ``w2_exact`` is 1,
-    or the share of rows of each kind when a run mixes them.
+    or the share of rows of each kind when a run mixes them. ``shown``, when given, is the
+    set of metrics a table shows: only their flags are worded.
     """
     lines = []
     for flag, (metric, when_set, when_unset) in FLAG_METRICS.items():
+        if shown is not None and metric not in shown:
+            continue
         values = metrics.loc[metrics["metric"] == flag, "value"]
         if values.empty:
             continue

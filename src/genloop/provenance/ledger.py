@@ -330,8 +330,6 @@ def verify(run_dir, expect: str | None = None) -> list[str]:
     outside the run, must be the run manifest's own hash: only that catches a consistent
     rewrite of everything (docs/curation.md).
     """
-    import json
-
     from genloop.core.run_dir import RunDir, config_digest
     from genloop.provenance.manifest import (
         RUN_MANIFEST,
@@ -377,16 +375,16 @@ def verify(run_dir, expect: str | None = None) -> list[str]:
                                 else None)
     if sealed is None:
         # No run manifest: at least the units meta.json plans and that finished.
+        run = RunDir(run_dir)
         try:
-            meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            meta = run.read_meta()
+        except DataError:
             meta = {}
         for variant, state in (meta.get("ledger") or {}).items():
             if str(state).startswith("on"):
                 for seed in meta.get("seeds") or []:
                     unit = unit_folder(variant, seed)
-                    done = (run_dir / "units" / f"{unit}.parquet").is_file()
-                    if done and (variant, seed) not in units:
+                    if run.unit_file(unit).is_file() and (variant, seed) not in units:
                         problems.append(f"{_label(unit)}: ledger folder missing")
     return problems
 
