@@ -324,7 +324,7 @@ class Page:
                     and "--resume" not in args:
                 args.append("--quick")
             result = self.cli.invoke(app, args)
-            output = result.output
+            status, output = result.exit_code, result.output
         else:
             if program == "python":
                 # the shell would expand globs (runs/seekfull/*/); do it here
@@ -334,15 +334,12 @@ class Page:
                     argv[1] = str(ROOT / argv[1])
                     if quick:
                         argv.append("--quick")
-                result = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True,
-                                        timeout=600)
-            else:  # ["bash", "-c", line]
-                result = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True,
-                                        timeout=120)
-            output = result.stdout + result.stderr
-            result.exit_code = result.returncode
-        assert result.exit_code == want, (
-            f"{shown} exited {result.exit_code}, the page says {want}:\n{output[-3000:]}")
+            # python, or ["bash", "-c", line] for a shell line
+            done = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True,
+                                  timeout=600)
+            status, output = done.returncode, done.stdout + done.stderr
+        assert status == want, (
+            f"{shown} exited {status}, the page says {want}:\n{output[-3000:]}")
 
     def glob(self, word: str) -> list[str]:
         if "*" not in word:
