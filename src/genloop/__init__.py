@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from genloop.core.version import __version__
 
-__all__ = ["run", "load", "Run", "audit", "GenloopError", "__version__"]
+__all__ = ["run", "load", "Run", "audit", "unlearn", "GenloopError", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("run", "load", "Run"):
+    if name in ("run", "load", "Run", "unlearn"):
         from genloop import api
 
         return getattr(api, name)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from genloop.core.config import Recipe, resolve, seeds_label
-from genloop.core.errors import GenloopError
+from genloop.core.errors import DataError, GenloopError
 from genloop.core.registry import resolve as resolve_component
 from genloop.core.run_dir import RunDir, default_root
 from genloop.core.runner import execute
@@ -265,6 +265,76 @@ def run(
             run_dir.discard_if_empty(remove_folder=new_folder)
             raise
     return Run(run_dir.path)
+
+
+def unlearn(run_dir: str | Path, *, samples=(), real_index=(), where=(),
+            out: str | Path | None = None, progress: bool = False,
+            membership_check: bool = True):
+    """Forget records of a finished collapse run or sweep, as if never in the data.
+
+    See :func:`genloop.collapse.unlearn.unlearn` (docs/unlearning.md). On a sweep the
+    request is resolved over every point once, and every point is unlearned into
+    ``out/points/<point>`` (points the records never reached are copied), each with its
+    own certificate; the new sweep's metrics and summary are aggregated again.
+
+    Returns
+    -------
+    genloop.collapse.unlearn.UnlearnResult
+        ``.path`` is the new run (or sweep), which :func:`load` opens; for a sweep,
+        ``.points`` holds each point's result.
+    """
+    from genloop.collapse.unlearn import unlearn as run_unlearn
+    from genloop.store.catalog import find_run
+    from genloop.sweep import is_sweep
+
+    path = find_run(run_dir)
+    arguments = dict(samples=list(samples), real_index=list(real_index), where=list(where),
+                     progress=progress, membership_check=membership_check)
+    if is_sweep(path):
+        return _unlearn_sweep(path, out, arguments)
+    return run_unlearn(path, out=out, **arguments)
+
+
+def _unlearn_sweep(path: Path, out, arguments: dict):
+    import json
+
+    from genloop.collapse.unlearn import UnlearnResult, check_run, resolve_request
+    from genloop.collapse.unlearn import unlearn as run_unlearn
+    from genloop.core.run_dir import atomic_write_text, child, directory_lock, stamped_name
+    from genloop.sweep import Sweep
+
+    sweep = Sweep(path)
+    units = {}
+    for point in sweep.points:
+        _, _, found = check_run(sweep.point_dir(point))
+        units |= {(point, *key): folder for key, folder in found.items()}
+    ids = resolve_request(path, units, arguments["samples"], arguments["real_index"],
+                          arguments["where"])
+    name = f"{sweep.spec.get('recipe', 'sweep')}-unlearned"
+    target = Path(out) if out is not None else child(
+        default_root(), stamped_name(name, sweep.spec["seeds"], prefix="sweep-"))
+    if target.exists() and any(target.iterdir()):
+        raise DataError(f"output directory {target} is not empty")
+    target.mkdir(parents=True, exist_ok=True)
+    points = {}
+    with directory_lock(target):
+        spec = sweep.spec | {"unlearned": {"from": str(path), "forget": ids}}
+        atomic_write_text(target / "sweep.json", json.dumps(spec, indent=2, default=str))
+        for point in sweep.points:
+            result = run_unlearn(sweep.point_dir(point).path, out=target / "points" / point,
+                                 forget_ids=ids, **arguments)
+            for reach in result.reach:
+                reach.point = point
+            points[point] = result
+        Sweep(target).aggregate()
+    results = list(points.values())
+    old = [r.old_seconds for r in results]
+    return UnlearnResult(
+        target, results[0].forget if results else ids,
+        [reach for r in results for reach in r.reach], sum(r.seconds for r in results),
+        sum(old) if all(o is not None for o in old) else None,
+        sum(r.generations_rerun for r in results), sum(r.generations_total for r in results),
+        "", [m | {"point": p} for p, r in points.items() for m in r.membership], None, points)
 
 
 def load(run_dir: str | Path):

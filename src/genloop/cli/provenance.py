@@ -53,6 +53,15 @@ def verify(
     console.print(f"intact: {len(units)} unit(s), {generations} generation(s); run manifest "
                   f"sha256 {file_sha256(run_manifest_path(run_dir))} ({anchor})",
                   highlight=False, markup=False, soft_wrap=True)
+    from genloop.provenance.certificate import read_certificate
+
+    certificate = read_certificate(run_dir)
+    if certificate:
+        count = len((certificate.get("forgotten") or {}).get("ids") or [])
+        console.print(f"unlearning certificate holds: {count} forgotten id(s), no ledger row is "
+                      f"or descends from one; certificate sha256 "
+                      f"{certificate['certificate_sha256']}", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 def _print_related(title: str, related, limit: int) -> None:
@@ -184,3 +193,80 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")
     app.command()(lineage)
     app.command()(export)
+    app.command()(unlearn)
+
+
+@friendly
+def unlearn(
+    run_dir: str = typer.Argument(..., help=RUN_HELP),
+    sample: list[str] = typer.Option([], "--sample", metavar="ID",
+                                     help="A sample id to forget (repeatable)."),
+    real_index: list[int] = typer.Option([], "--real-index", metavar="I",
+                                         help="The real row <hash>-gr-I of every unit."),
+    where: list[str] = typer.Option([], "--where", metavar="COLUMN=VALUE",
+                                    help="Every real row of generation 0 whose pool column "
+                                    "(x0.., value, text) equals VALUE."),
+    out: Path = typer.Option(None, "--out", "-o", help="The new run directory."),
+    no_membership: bool = typer.Option(False, "--no-membership",
+                                       help="Skip the membership score (two refits per unit)."),
+):
+    """Forget records: a new run as if they had never been in the data, with its reach,
+    its cost against a full rerun and a certificate that `genloop ledger verify` checks
+    (docs/unlearning.md)."""
+    from genloop.api import unlearn as unlearn_run
+
+    result = unlearn_run(run_path(run_dir), samples=sample, real_index=real_index,
+                         where=where, out=out, progress=True,
+                         membership_check=not no_membership)
+    _print_unlearning(result)
+
+
+def _signed(value: float) -> str:
+    return "n/a (infinite log-likelihoods)" if value != value else f"{value:+.1f}"
+
+
+def _print_unlearning(result) -> None:
+    say = lambda text: console.print(text, highlight=False, markup=False,  # noqa: E731
+                                     soft_wrap=True)
+    say(f"forgot {len(result.forget)} record(s): {', '.join(result.forget[:5])}"
+        + (f" ... (+{len(result.forget) - 5})" if len(result.forget) > 5 else ""))
+    table = Table("unit", "first pool", "action", "reach per generation (rows, share)",
+                  "models affected")
+    for reach in result.reach:
+        label = reach.label
+        if reach.first is None:
+            table.add_row(label, "-", reach.action, "-", "0")
+            continue
+        steps = reach.per_generation()
+        shown = ", ".join(f"g{s['generation']}: {s['rows']} ({s['share']:.1%})"
+                          for s in steps[:6]) + (f", ... ({len(steps)} generations)"
+                                                 if len(steps) > 6 else "")
+        if reach.holdout:
+            shown = f"held-out: {reach.holdout}; " + shown
+        models = reach.models()
+        table.add_row(label, str(reach.first), reach.action, shown,
+                      f"{len(models)} (gen {reach.first}–{reach.generations})" if models
+                      else "0")
+    console.print(table)
+    full = f" of {result.old_seconds:.1f} s for the whole run" if result.old_seconds else ""
+    say(f"cost: {result.generations_rerun} of {result.generations_total} unit-generations "
+        f"recomputed ({result.generations_total - result.generations_rerun} reused); "
+        f"{result.seconds:.1f} s{full}")
+    for score in result.membership:
+        for generation in sorted({int(k[3:].split("_")[0]) for k in score if k.startswith("gen")}):
+            where = f"{score['point']} " if score.get("point") else ""
+            before = score[f"gen{generation}_rank_old"]
+            after = score[f"gen{generation}_rank_new"]
+            say(f"membership in {where}{score['unit']}, generation {generation}'s model: rank "
+                f"among {score['heldout_rows']} held-out rows {before:.2f} before, {after:.2f} "
+                f"after (0.5 = looks unseen); likelihood drop z = "
+                f"{_signed(score[f'gen{generation}_shift_z'])}")
+    if result.points:
+        say(f"new sweep: {result.path}")
+        for point, part in result.points.items():
+            say(f"certificate of point {point}: sha256 {part.certificate_sha256}; check it "
+                f"with: genloop ledger verify {part.path}")
+        return
+    say(f"new run: {result.path}")
+    say(f"certificate: {result.path / 'unlearning.json'} sha256 {result.certificate_sha256}; "
+        f"check it with: genloop ledger verify {result.path}")

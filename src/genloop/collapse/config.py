@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from genloop.collapse.forget import MAX_FORGET, parse_sample_id
 from genloop.collapse.policy import MixingConfig
 from genloop.core.bench import BenchConfig
 from genloop.core.errors import ConfigError
@@ -64,6 +65,19 @@ class CollapseConfig(BenchConfig):
     # provenance ledger (docs/curation.md): auto = on for the sample loop unless the run
     # would write more than ~20,000 ledger files; the fast engines never keep one
     ledger: Literal["auto", "on", "off"] = "auto"
+    # sample ids to run without, as if they had never been in the data (genloop unlearn
+    # sets it; docs/unlearning.md): real records leave every draw, generated rows their
+    # generation's candidates. Runs on the sample loop.
+    forget: list[str] = Field(default_factory=list, max_length=MAX_FORGET)
+
+    @field_validator("forget")
+    @classmethod
+    def _sample_ids(cls, value: list[str]) -> list[str]:
+        for sample_id in value:
+            parse_sample_id(sample_id)  # a ValueError names the id and the form
+        if len(set(value)) != len(value):
+            raise ValueError("forget lists a sample id twice")
+        return value
 
     @field_validator("metrics", "curation", mode="before")
     @classmethod
@@ -92,6 +106,17 @@ class CollapseConfig(BenchConfig):
                 raise ValueError(
                     f"metric {spec.name!r} applies to {', '.join(metric.kinds)} data, but "
                     f"source {self.source.name!r} gives {source.kind} data"
+                )
+        if self.forget:
+            if self.engine in ("exact", "batched"):
+                raise ConfigError(
+                    f"engine: {self.engine} cannot forget rows (it draws none); use engine: "
+                    "samples or auto"
+                )
+            if source.kind == "categorical" and any("-gr-" in i for i in self.forget):
+                raise ValueError(
+                    "forget: a real categorical row cannot be forgotten on its own: its "
+                    "content is a state every row in that state shares"
                 )
         if self.curation:
             from genloop.curation.filters.base import build_pipeline

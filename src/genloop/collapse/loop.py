@@ -26,6 +26,12 @@ from sklearn.base import clone
 
 from genloop.collapse.config import CollapseConfig
 from genloop.collapse.curate_step import Curate, Curation, identity_curation, refill_purpose
+from genloop.collapse.forget import (
+    ForgetSet,
+    candidates_without,
+    fresh_without,
+    split_without,
+)
 from genloop.core.bench import SeedContext
 from genloop.core.errors import GenloopError
 from genloop.core.registry import build_family, build_metric, build_source
@@ -36,13 +42,17 @@ from genloop.metrics.base import MetricContext
 from genloop.provenance.ledger import LedgerWriter
 from genloop.provenance.pool import Pool
 
+# the forget set of a recipe without `forget:`
+NOTHING = ForgetSet()
+
 
 def sample_candidates(model, n_new: int, seed: int, generation: int, original: Pool,
-                      round_: int = 0) -> Pool:
+                      round_: int = 0, forget: ForgetSet = NOTHING) -> Pool:
     """``n_new`` rows from ``model``; LM continuations name their real prompt as parent.
 
     Refill round ``round_ >= 1`` draws from its own stream and numbers its rows after the
-    earlier rounds' (``round_ * n_new + i``), so that sample ids stay unique.
+    earlier rounds' (``round_ * n_new + i``), so that sample ids stay unique. Rows the
+    recipe forgets (``forget:``) are dropped here, before curation sees them.
     """
     X = model.sample(n_new, random_state=generator(seed, generation,
                                                    refill_purpose("sample", round_)))
@@ -55,19 +65,22 @@ def sample_candidates(model, n_new: int, seed: int, generation: int, original: P
     pool = Pool.generated(X, generation, parents=parents)
     if round_:
         pool.index = pool.index + round_ * n_new
-    return pool
+    return candidates_without(pool, forget)
 
 
 def draw_fresh(source, config: CollapseConfig, n_fresh: int, seed: int, generation: int,
-               round_: int = 0) -> Pool:
+               round_: int = 0, forget: ForgetSet = NOTHING) -> Pool:
     """Fresh real rows (a policy that ``draws_fresh``), numbered after every earlier real row.
 
     Round 0 of generation g takes indices ``n + g·n_fresh ...``; refill round r takes
-    ``n + (r·G + g)·n_fresh ...`` (G = generations), after all of round 0's.
+    ``n + (r·G + g)·n_fresh ...`` (G = generations), after all of round 0's. A forgotten
+    record among them is replaced in place (:func:`~genloop.collapse.forget.fresh_without`).
     """
     first = config.n + (round_ * config.generations + generation) * n_fresh
-    X = source.draw(n_fresh, generator(seed, generation, refill_purpose("fresh", round_)))
-    return Pool.real(X, first_index=first)
+    purpose = refill_purpose("fresh", round_)
+    fresh = Pool.real(source.draw(n_fresh, generator(seed, generation, purpose)),
+                      first_index=first)
+    return fresh_without(fresh, source, forget, seed, generation, purpose)
 
 
 def open_ledger(config: CollapseConfig, ctx: SeedContext, source, names) -> LedgerWriter | None:
@@ -156,8 +169,10 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
     seed = ctx.seed
     # --- setup: the reference data, the template model, the metrics -------------------
     source = build_source(config.source)
-    original_X, holdout_X = source.split(config.n, config.holdout, generator(seed, -1, "data"))
-    original = Pool.real(original_X)
+    # without the records the recipe forgets (`forget:`), each replaced in its own slot
+    forget = ForgetSet.from_ids(config.forget)
+    original, holdout_X, _ = split_without(source, config.n, config.holdout, seed, forget)
+    original_X = original.X
     template = build_family(config.family, source)
     metrics = [build_metric(spec) for spec in config.metrics]
     policy = config.mixing.resolve(config.n)
@@ -213,10 +228,11 @@ def _run_samples(config: CollapseConfig, ctx: SeedContext, curate: Curate) -> No
         # 3. sample candidates from the model (and fresh real rows) and curate them;
         #    with `refill`, further rounds top up what the filters dropped
         def draw(round_: int, model=model, generation=generation):
-            candidates = sample_candidates(model, n_new, seed, generation, original, round_)
+            candidates = sample_candidates(model, n_new, seed, generation, original, round_,
+                                           forget)
             fresh = None
             if policy.draws_fresh and (round_ == 0 or refill_fresh):
-                fresh = draw_fresh(source, config, n_fresh, seed, generation, round_)
+                fresh = draw_fresh(source, config, n_fresh, seed, generation, round_, forget)
             return candidates, fresh
 
         new, fresh, curated, curation_stats = curation.step(draw, generation, model, source,

@@ -263,6 +263,11 @@ def config_changes(old: dict, new: dict) -> list[str]:
 class _ConfigDumper(yaml.SafeDumper):
     """Safe YAML whose lists of plain numbers stay on one line (``seeds: [0, 1, 2]``)."""
 
+    def ignore_aliases(self, data) -> bool:
+        # A value shared by several keys (an override copied into every variant) is written
+        # out each time: `&id001` / `*id001` anchors only puzzle a reader of config.yaml.
+        return True
+
 
 def _represent_list(dumper: yaml.SafeDumper, data: list):
     flow = bool(data) and all(isinstance(v, (int, float)) and not isinstance(v, bool)

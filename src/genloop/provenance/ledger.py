@@ -37,6 +37,7 @@ from genloop.core.run_dir import (
     LEDGER_DIR,  # noqa: E402, F401  (readers import it from here)
     atomic_write_with,
 )
+from genloop.provenance.certificate import verify_certificate
 from genloop.provenance.manifest import generation_stem, write_manifest
 
 # the verdict of a filter for a row an earlier filter already dropped
@@ -386,10 +387,42 @@ def verify(run_dir, expect: str | None = None) -> list[str]:
                     unit = unit_folder(variant, seed)
                     if run.unit_file(unit).is_file() and (variant, seed) not in units:
                         problems.append(f"{_label(unit)}: ledger folder missing")
-    return problems
+    return problems + verify_certificate(run_dir, units)
 
 
 def _label(unit: str) -> str:
     """``variant v, seed s`` of a per-seed unit id (the id itself otherwise)."""
     variant, _, seed = unit.rpartition("__seed")
     return f"variant {variant}, seed {int(seed)}" if seed.isdigit() else f"unit {unit}"
+
+
+def pool_from_ledger(directory: Path, generation: int):
+    """The :class:`~genloop.provenance.pool.Pool` generation ``generation`` trained on.
+
+    Rebuilt from the unit's pool and ledger files: values, origins, batch indices (from
+    the sample ids) and parents. The caller checks that the rebuilt rows' ids equal the
+    recorded ones (:attr:`Pool.ids`) before trusting it.
+    """
+    from genloop.provenance.pool import REAL, Pool
+
+    stem = generation_stem(generation)
+    data = _read(Path(directory) / f"{stem}.pool.parquet")
+    ledger = _read(Path(directory) / f"{stem}.ledger.parquet")
+    in_pool = ledger[ledger["in_pool"].astype(bool)]
+    if "tokens" in data:
+        X = np.empty(len(data), dtype=object)
+        X[:] = [np.asarray(row, dtype=np.int64) for row in data["tokens"]]
+    elif "value" in data:
+        X = data["value"].to_numpy()
+    else:
+        columns = sorted((c for c in data if c.startswith("x") and c[1:].isdigit()),
+                         key=lambda c: int(c[1:]))
+        X = np.column_stack([data[c].to_numpy() for c in columns])
+    labels = data["origin"].astype(str)
+    origin = np.where(labels == REAL_ORIGIN, REAL,
+                      labels.str.removeprefix("gen:").where(labels != REAL_ORIGIN, "-1")
+                      .astype(np.int64)).astype(np.int64)
+    index = data["sample_id"].astype(str).str.rsplit("-", n=1).str[1].astype(np.int64).to_numpy()
+    parents = in_pool["parent_id"].astype(object).to_numpy()[: len(data)]
+    has_parents = bool(len(parents)) and any(p for p in parents)
+    return Pool(X, origin, index, parents.copy() if has_parents else None)

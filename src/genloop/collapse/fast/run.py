@@ -70,6 +70,8 @@ def choose_engine(config: CollapseConfig) -> tuple[str | None, str]:
     requested = config.engine
     if requested == "samples":
         return None, "engine: samples requested"
+    if config.forget:
+        return None, "forget: runs on the sample loop"
     source = build_source(config.source)
     template = build_family(config.family, source)
     simulator, reason = _family_path(config, template, source)
