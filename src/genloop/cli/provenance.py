@@ -248,6 +248,13 @@ def _print_unlearning(result) -> None:
                       f"{len(models)} (gen {reach.first}–{reach.generations})" if models
                       else "0")
     console.print(table)
+    for reach in result.reach:
+        found = reach.descendants()
+        if len(found):
+            listed = ", ".join(f"g{int(g)} {i}" for g, i in
+                               zip(found["generation"][:6], found["sample_id"][:6], strict=True))
+            more = f" ... (+{len(found) - 6})" if len(found) > 6 else ""
+            say(f"descendants in {reach.label}: {listed}{more}")
     full = f" of {result.old_seconds:.1f} s for the whole run" if result.old_seconds else ""
     say(f"cost: {result.generations_rerun} of {result.generations_total} unit-generations "
         f"recomputed ({result.generations_total - result.generations_rerun} reused); "

@@ -92,6 +92,11 @@ class UnitReach:
                  "share": k / max(self.pool_sizes.get(int(g), 1), 1)}
                 for g, k in counts.items()]
 
+    def descendants(self) -> pd.DataFrame:
+        """The reached rows that descend from the record (an LM continuation and its own
+        descendants), not the record itself."""
+        return self.rows[self.rows["parent_id"].astype(str) != ""]
+
     def models(self) -> list[str]:
         """Model ids of every generation trained on the record or what descends from it."""
         if self.first is None:
