@@ -169,15 +169,18 @@ def test_an_lm_prompt_reaches_its_continuations_in_every_generation(tmp_path):
     prompt = parent.set_index("sample_id").parent_id[continuation.parent_id] \
         if continuation.parent_id not in set(pool(old, unit, 0).sample_id) \
         else continuation.parent_id
-    result = genloop.unlearn(old, samples=[prompt], out=tmp_path / "new",
-                             membership_check=False)
-    reach = result.reach[0]
-    by_generation = {s["generation"]: s["rows"] for s in reach.per_generation()}
+    shown = runner.invoke(app, ["unlearn", str(old), "--sample", prompt, "--no-membership",
+                                "-o", str(tmp_path / "new")], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    # the report lists the continuation of the prompt in every later generation
+    listed = next(line for line in shown.output.splitlines() if line.startswith("descendants"))
+    assert continuation.sample_id in listed and "g1 " in listed and "g2 " in listed, listed
+    certificate = json.loads((tmp_path / "new" / "unlearning.json").read_text())
+    by_generation = {s["generation"]: s["rows"] for s in certificate["units"][unit]["reach"]}
     assert set(by_generation) == {0, 1, 2}  # the prompt, then a continuation each time
-    assert continuation.sample_id in set(reach.rows.sample_id)
-    new_ledger = pd.read_parquet(result.path / "ledger" / unit / "gen00002.ledger.parquet")
+    new_ledger = pd.read_parquet(tmp_path / "new" / "ledger" / unit / "gen00002.ledger.parquet")
     assert prompt not in set(new_ledger.parent_id)
-    assert verify(result.path) == []
+    assert verify(tmp_path / "new") == []
 
 
 @pytest.mark.parametrize("how", ["missing", "fast", "no-ledger", "bad-id", "bad-where"])
@@ -236,3 +239,20 @@ def test_a_sweep_is_unlearned_in_every_point_that_saw_the_record(tmp_path):
     accumulate = next(p for p in points if "accumulate" in p)
     assert files(result.path / "points" / accumulate, "units") == files(reference, "units")
     assert len(Sweep(result.path).metrics)
+
+
+def test_real_index_and_where_name_real_rows_of_every_unit(gmm_run):
+    from genloop.collapse.unlearn import resolve_request
+    from genloop.core.errors import DataError
+    from genloop.provenance.ledger import unit_dirs
+
+    units = unit_dirs(gmm_run)
+    by_index = resolve_request(gmm_run, units, real_index=[3])
+    assert sorted(by_index) == sorted(pool(gmm_run, f"default__seed{s:06d}", 0).sample_id[3]
+                                      for s in SEEDS)
+    first = pool(gmm_run, "default__seed000001", 0).iloc[2]
+    assert resolve_request(gmm_run, units, where=[f"x0={float(first.x0)!r}"]) == [first.sample_id]
+    with pytest.raises(DataError, match="no column"):
+        resolve_request(gmm_run, units, where=["pixel=3"])
+    with pytest.raises(DataError, match="name what to forget"):
+        resolve_request(gmm_run, units)
