@@ -61,7 +61,7 @@ def parse_sample_id(sample_id: str) -> tuple[str, int | None, int]:
     if match is None:
         raise ValueError(
             f"forget: {sample_id!r} is not a sample id (<16 hex digits>-g<r|generation>-"
-            "<index>, as `genloop ledger` and `genloop lineage` print them)"
+            "<index>, as `genloop export` and `genloop lineage` print them)"
         )
     tag = match["tag"]
     return match["hash"], None if tag == "r" else int(tag), int(match["index"])

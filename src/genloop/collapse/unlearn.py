@@ -129,8 +129,12 @@ def _pool_columns(directory: Path, generation: int) -> pd.DataFrame:
     return pd.read_parquet(directory / f"{generation_stem(generation)}.pool.parquet")
 
 
-def resolve_request(run_dir: Path, units: dict, samples=(), real_index=(), where=()) -> list[str]:
+def resolve_request(run_dir: Path, units: dict, samples=(), real_index=(), where=(),
+                    ledgers: dict | None = None) -> list[str]:
     """The sample ids to forget for a request (see :func:`unlearn`).
+
+    ``ledgers`` (unit key → :func:`~genloop.provenance.certificate.ledger_rows`) saves
+    reading the ledgers again when the caller has them.
 
     Raises
     ------
@@ -138,7 +142,8 @@ def resolve_request(run_dir: Path, units: dict, samples=(), real_index=(), where
         A requested id, index or value matches no row of the run's ledger.
     """
     found: dict[str, None] = {}  # ordered set
-    ledgers = {key: ledger_rows(directory) for key, directory in units.items()}
+    if ledgers is None:
+        ledgers = {key: ledger_rows(directory) for key, directory in units.items()}
     every = pd.concat(ledgers.values(), ignore_index=True) if ledgers else pd.DataFrame()
     known = set(every["sample_id"]) if len(every) else set()
     for sample_id in samples:
@@ -147,8 +152,8 @@ def resolve_request(run_dir: Path, units: dict, samples=(), real_index=(), where
         except ValueError as exc:
             raise DataError(str(exc).removeprefix("forget: ")) from None
         if sample_id not in known:
-            raise DataError(f"{run_dir} has no row {sample_id} in its ledger (genloop ledger "
-                            f"{run_dir} lists the rows of each generation)")
+            raise DataError(f"{run_dir} has no row {sample_id} in its ledger (genloop export "
+                            f"{run_dir} --generation G writes a pool's rows with their ids)")
         found[sample_id] = None
     for index in real_index:
         ids = [i for i in known if i.endswith(f"-gr-{int(index)}")]
@@ -185,11 +190,12 @@ def resolve_request(run_dir: Path, units: dict, samples=(), real_index=(), where
     return list(found)
 
 
-def find_reach(run_dir: Path, recipe, units: dict, forget: ForgetSet) -> list[UnitReach]:
+def find_reach(run_dir: Path, recipe, units: dict, forget: ForgetSet,
+               ledgers: dict | None = None) -> list[UnitReach]:
     """Every unit's :class:`UnitReach` for ``forget`` (ledger, plus each held-out split)."""
     reach = []
     for (variant, seed), directory in sorted(units.items()):
-        rows = ledger_rows(directory)
+        rows = ledgers[(variant, seed)] if ledgers is not None else ledger_rows(directory)
         hit = forgotten_rows(rows, forget.real, forget.generated)
         pools = rows[rows["in_pool"].astype(bool)].groupby("generation").size()
         config = recipe.variants[variant]
@@ -357,7 +363,7 @@ def unlearn(run, *, samples=(), real_index=(), where=(), out=None, progress: boo
     run : path or str
         The run directory (``latest`` or a recipe name finds the newest run).
     samples : list of str
-        Sample ids to forget (``genloop ledger`` / ``lineage`` print them).
+        Sample ids to forget (``genloop export`` and ``genloop lineage`` print them).
     real_index : list of int
         Real rows by their index in the original data (``<hash>-gr-<index>``), in every
         unit.
@@ -391,16 +397,17 @@ def unlearn(run, *, samples=(), real_index=(), where=(), out=None, progress: boo
 
     old = RunDir(find_run(run))
     raw, meta, units = check_run(old)
+    ledgers = {key: ledger_rows(directory) for key, directory in units.items()}
     ids = forget_ids if forget_ids is not None else resolve_request(
-        old.path, units, samples, real_index, where)
+        old.path, units, samples, real_index, where, ledgers)
     old_recipe = resolve(raw)
     forget_ids = sorted(set(raw.get("forget") or []) | set(ids))
     forget = ForgetSet.from_ids(forget_ids)
-    reach = find_reach(old.path, old_recipe, units, forget)
-
     # As `--set forget=[...]` would set it (into every variant too), so that a fresh run
-    # with that override is the same experiment, down to config.yaml.
+    # with that override is the same experiment, down to config.yaml. First: it refuses
+    # what cannot be forgotten (a real categorical row) before any work.
     recipe = resolve(raw, overrides={"forget": forget_ids})
+    reach = find_reach(old.path, old_recipe, units, forget, ledgers)
     new = RunDir.create(default_root(), f"{recipe.name}-unlearned", recipe.seeds, out)
     # Locked from the first copied file to the certificate: nobody resumes it half-made.
     with new.lock():

