@@ -18,7 +18,8 @@ the 1% level (p > 0.01). The two samples use different seeds, so they are indepe
   2,050 generations) against 20 seeds of the independent loop, at generations 50, 100,
   200, 350, 1000 and 2000 (~10 min on 2 cores).
 
-Measured (default tier): smallest p-value 0.093 over the 28 tests. Tried once by hand
+Measured: default tier, smallest p-value 0.093 over the 28 tests (26 s); slow tier,
+smallest 0.081 over the 24 tests (mean std at generation 200: 0.17; 647 s under load). Tried once by hand
 against broken code: with the family's ``tol`` forced to 1e-1 (``--set family.tol=0.1``)
 the default tier rejects (p = 0.003 for ``component_std`` at generation 5; with 8 seeds
 per side it did not, smallest p 0.019); with the std computed as ``sqrt(trace(Σ_k))``
