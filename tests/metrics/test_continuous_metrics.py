@@ -20,6 +20,7 @@ from genloop.metrics.continuous import (
     LogVariance,
     MeanShift,
     MixtureL2,
+    MixtureL2SquaredToStart,
     TailMass,
     Variance,
     Wasserstein2,
@@ -188,6 +189,23 @@ def test_mixture_l2_metric(make_context, truth_source):
     assert MixtureL2().measure(make_context(gaussian)) == {}  # truth unknown
     opaque = make_context(SampleOnlyModel([0.0], [[1.0]]), source=truth_source(mixture=truth))
     assert MixtureL2().measure(opaque) == {}
+
+
+def test_mixture_l2_squared_to_start_metric(make_context, truth_source):
+    # Measured from generation 0's model, not from the truth, and not square-rooted.
+    initial = (np.array([0.3, 0.7]), np.array([[-1.0], [2.0]]), np.array([[[0.5]], [[1.0]]]))
+    model = MixtureModel(*initial)
+    far_truth = truth_source(mixture=(np.ones(1), np.full((1, 1), 9.0), np.ones((1, 1, 1))))
+    metric = MixtureL2SquaredToStart()
+    same = metric.measure(make_context(model, source=far_truth, initial_model=model))
+    assert same == {"gmm_l2sq_gen0": pytest.approx(0.0, abs=1e-12)}
+    gaussian = GaussianModel([0.0], [[2.0]])
+    value = metric.measure(make_context(gaussian, source=far_truth, initial_model=model))
+    expected = mixture_l2(np.ones(1), np.zeros((1, 1)), np.full((1, 1, 1), 2.0), *initial) ** 2
+    assert value == {"gmm_l2sq_gen0": pytest.approx(float(expected), rel=1e-12)}
+    assert metric.measure(make_context(gaussian)) == {}  # no generation-0 model
+    opaque = SampleOnlyModel([0.0], [[1.0]])
+    assert metric.measure(make_context(opaque, initial_model=model)) == {}
 
 
 def test_component_std(make_context):

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
-from scipy.integrate import quad
+from scipy.integrate import dblquad, quad
 from scipy.special import ndtr
-from scipy.stats import norm
+from scipy.stats import multivariate_normal, norm
 
 import genloop.metrics.gaussian_math as gaussian_math
 from genloop.metrics.gaussian_math import (
@@ -21,6 +21,7 @@ from genloop.metrics.gaussian_math import (
     mean_variance,
     mixture_inner_product,
     mixture_l2,
+    mixture_l2_squared,
     mixture_marginal_tail_mass,
     mixture_moments,
     symmetric_psd_sqrt,
@@ -110,6 +111,53 @@ def test_mixture_l2_matches_quadrature_in_one_dimension():
     assert value == pytest.approx(math.sqrt(squared), abs=1e-6)
     inner, _ = quad(lambda x: f(x) * g(x), -np.inf, np.inf, epsabs=1e-13)
     assert mixture_inner_product(*MIXTURE_1D, *GAUSSIAN_1D) == pytest.approx(inner, abs=1e-9)
+
+
+def _scipy_mixture_pdf(weights, means, covs):
+    # Independent of gaussian_math: scipy's multivariate normal density, summed.
+    parts = [multivariate_normal(m, c) for m, c in zip(means, covs, strict=True)]
+    return lambda x, y: sum(w * p.pdf([x, y]) for w, p in zip(weights, parts, strict=True))
+
+
+def test_mixture_l2_squared_matches_2d_quadrature():
+    # Two fitted-looking 2-component, full-covariance mixtures in 2-D (as nature-gmm's
+    # generation-t and generation-0 fits): the closed form against scipy's dblquad of
+    # (f - g)^2 over a box holding all but ~1e-12 of both densities' mass.
+    f = (np.array([0.45, 0.55]), np.array([[-0.6, 0.1], [0.5, -0.2]]),
+         np.array([[[0.6, 0.2], [0.2, 0.8]], [[0.7, -0.1], [-0.1, 0.5]]]))
+    g = (np.array([0.7, 0.3]), np.array([[0.1, 0.0], [-0.3, 0.4]]),
+         np.array([[[0.05, 0.01], [0.01, 0.02]], [[0.3, 0.0], [0.0, 0.1]]]))
+    pf, pg = _scipy_mixture_pdf(*f), _scipy_mixture_pdf(*g)
+    squared, error = dblquad(lambda y, x: (pf(x, y) - pg(x, y)) ** 2, -7, 7, -7, 7,
+                             epsabs=1e-10, epsrel=1e-8)
+    assert error < 1e-7
+    assert mixture_l2_squared(*f, *g) == pytest.approx(squared, rel=1e-6)
+    assert mixture_l2(*f, *g) == pytest.approx(math.sqrt(squared), rel=1e-6)
+
+
+def test_mixture_l2_squared_matches_monte_carlo():
+    # ||f - g||^2 = E_f[f - g] - E_g[f - g]: a Monte-Carlo estimate from 400,000 draws of
+    # each mixture (scipy's sampler and densities), within 5 standard errors.
+    rng = np.random.default_rng(11)
+    f = (np.array([0.5, 0.5]), np.array([[-1.0, 0.0], [1.0, 0.0]]), np.stack([np.eye(2)] * 2))
+    g = (np.array([1.0]), np.array([[0.2, 0.1]]), np.array([[[0.5, 0.1], [0.1, 0.4]]]))
+
+    def draw(weights, means, covs, n):
+        counts = rng.multinomial(n, weights)
+        return np.concatenate([multivariate_normal(m, c).rvs(k, random_state=rng)
+                               for m, c, k in zip(means, covs, counts, strict=True)])
+
+    def density(weights, means, covs, x):
+        return sum(w * multivariate_normal(m, c).pdf(x)
+                   for w, m, c in zip(weights, means, covs, strict=True))
+
+    n = 400_000
+    xf, xg = draw(*f, n), draw(*g, n)
+    diff_f = density(*f, xf) - density(*g, xf)
+    diff_g = density(*f, xg) - density(*g, xg)
+    estimate = diff_f.mean() - diff_g.mean()
+    se = math.sqrt(diff_f.var() / n + diff_g.var() / n)
+    assert abs(float(mixture_l2_squared(*f, *g)) - estimate) < 5 * se
 
 
 def test_mixture_l2_of_identical_mixtures_is_zero():

@@ -156,6 +156,7 @@ CONTINUOUS = (
     continuous.TailMass(0.05, 0.9),
     continuous.HeldoutLogLik(),
     continuous.MixtureL2(),
+    continuous.MixtureL2SquaredToStart(),
     continuous.ComponentStd(),
 )
 

@@ -16,7 +16,7 @@ from genloop.core.figures import save_figure
 # Metrics that say more as a figure than as a number, in the order they are drawn.
 PREFERRED = [
     "log_variance_change", "variance_ratio", "w2", "tail_mass", "component_std",
-    "heldout_loglik", "gmm_l2", "mean_shift", "support_size", "states_lost",
+    "heldout_loglik", "gmm_l2sq_gen0", "gmm_l2", "mean_shift", "support_size", "states_lost",
     "tail_mass_retained", "entropy", "total_variation", "kl",
     # text and image models (metrics/text.py, metrics/images.py)
     "heldout_ppl_median", "sample_ppl_q50", "sample_ppl_q90", "lost_rare_words",

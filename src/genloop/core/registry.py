@@ -64,6 +64,7 @@ METRICS: dict[str, Any] = {
     "tail_mass": "genloop.metrics.continuous:TailMass",
     "heldout_loglik": "genloop.metrics.continuous:HeldoutLogLik",
     "gmm_l2": "genloop.metrics.continuous:MixtureL2",
+    "gmm_l2sq_gen0": "genloop.metrics.continuous:MixtureL2SquaredToStart",
     "component_std": "genloop.metrics.continuous:ComponentStd",
     # images (VAE on digits)
     "latent_spread": "genloop.metrics.images:LatentSpread",

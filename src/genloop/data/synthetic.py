@@ -168,8 +168,10 @@ class MixtureSource(Source):
     """A Gaussian-mixture truth: ``sum_j weights[j] * N(means[j], covariances[j])``.
 
     The defaults are two well-separated, equally weighted isotropic Gaussians in 2-D
-    (means 4 standard deviations apart), the kind of truth the Nature model-collapse
-    paper fits a GMM to generation after generation.
+    (means 4 standard deviations apart): genloop's own demonstration truth (the
+    ``two-blobs`` variant of ``nature-gmm``), not the Nature model-collapse paper's. The
+    paper's GMM experiment draws one blob, ``make_blobs`` with centre (0, 0) and std 1,
+    which is this source with ``weights=[1.0], means=[[0, 0]], stds=1.0``.
 
     Parameters
     ----------

@@ -140,12 +140,13 @@ def mixture_inner_product(weights1, means1, covs1, weights2, means2, covs2) -> n
     return np.asarray(total)
 
 
-def mixture_l2(weights1, means1, covs1, weights2, means2, covs2) -> np.ndarray:
-    """L2 distance ``||f - g||_2`` between the densities of two Gaussian mixtures.
+def mixture_l2_squared(weights1, means1, covs1, weights2, means2, covs2) -> np.ndarray:
+    """Squared L2 distance ``||f - g||_2^2 = ∫ (f(x) - g(x))^2 dx`` between two mixtures.
 
-    ``||f - g||^2 = <f, f> - 2 <f, g> + <g, g>`` with each inner product in closed form
-    (:func:`mixture_inner_product`). A single Gaussian is a mixture with ``k = 1``.
-    The value has units of density^(1/2); it is 0 only for equal densities.
+    ``<f, f> - 2 <f, g> + <g, g>`` with each inner product in closed form
+    (:func:`mixture_inner_product`). A single Gaussian is a mixture with ``k = 1``. The
+    value has units of density; it is 0 only for equal densities. This is the distance
+    Shumailov et al. (Nature 2024) plot for their GMM experiment.
 
     Parameters
     ----------
@@ -164,7 +165,24 @@ def mixture_l2(weights1, means1, covs1, weights2, means2, covs2) -> np.ndarray:
         + mixture_inner_product(*second, *second)
     )
     # The three terms nearly cancel for close mixtures; rounding may go below 0.
-    return np.sqrt(np.clip(squared, 0, None))
+    return np.clip(squared, 0, None)
+
+
+def mixture_l2(weights1, means1, covs1, weights2, means2, covs2) -> np.ndarray:
+    """L2 distance ``||f - g||_2`` between the densities of two Gaussian mixtures.
+
+    The square root of :func:`mixture_l2_squared`; units of density^(1/2).
+
+    Parameters
+    ----------
+    weights1, means1, covs1, weights2, means2, covs2
+        As in :func:`mixture_inner_product`.
+
+    Returns
+    -------
+    ndarray of shape (...)
+    """
+    return np.sqrt(mixture_l2_squared(weights1, means1, covs1, weights2, means2, covs2))
 
 
 def mixture_moments(weights, means, covs) -> tuple[np.ndarray, np.ndarray]:
