@@ -27,6 +27,9 @@ runner = CliRunner()
 GMM = "nature-gmm"
 GMM_SET = {"engine": "samples", "generations": 30, "snapshots": [0, 30]}
 SEEDS = [0, 1]
+# the paper's protocol; its second variant (two-blobs) draws other data, so these tests
+# would only copy it
+PAPER = ["paper"]
 
 
 def files(run: Path, folder: str) -> dict[str, bytes]:
@@ -50,24 +53,25 @@ def pool(run: Path, unit: str, generation: int) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def gmm_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("gmm") / "old"
-    return genloop.run(GMM, quick=True, seeds=SEEDS, overrides=GMM_SET, out=out).path
+    return genloop.run(GMM, quick=True, seeds=SEEDS, overrides=GMM_SET, out=out,
+                       variants=PAPER).path
 
 
-def fresh(recipe, forget, out, **overrides):
-    return genloop.run(recipe, quick=True, seeds=SEEDS, out=out,
+def fresh(recipe, forget, out, variants=None, **overrides):
+    return genloop.run(recipe, quick=True, seeds=SEEDS, out=out, variants=variants,
                        overrides={**overrides, "forget": forget}).path
 
 
 def test_forgetting_a_real_record_equals_a_run_without_it(gmm_run, tmp_path):
-    record = pool(gmm_run, "default__seed000000", 0).sample_id[5]
+    record = pool(gmm_run, "paper__seed000000", 0).sample_id[5]
     result = genloop.unlearn(gmm_run, samples=[record], out=tmp_path / "new")
-    same_run(result.path, fresh(GMM, [record], tmp_path / "fresh", **GMM_SET))
+    same_run(result.path, fresh(GMM, [record], tmp_path / "fresh", PAPER, **GMM_SET))
     by_unit = {r.unit: r for r in result.reach}
-    assert by_unit["default__seed000000"].first == 0
+    assert by_unit["paper__seed000000"].first == 0
     # seed 1 drew other data: never reached, copied byte for byte from the old run
-    assert by_unit["default__seed000001"].first is None
-    assert files(result.path, "ledger/default__seed000001") == \
-        files(gmm_run, "ledger/default__seed000001")
+    assert by_unit["paper__seed000001"].first is None
+    assert files(result.path, "ledger/paper__seed000001") == \
+        files(gmm_run, "ledger/paper__seed000001")
     assert (result.generations_rerun, result.generations_total) == (31, 62)
     assert verify(result.path) == []
 
@@ -78,7 +82,7 @@ def test_the_new_generation_0_model_is_a_plain_fit_without_the_record(gmm_run, t
     from safetensors.numpy import load_file
     from sklearn.mixture import GaussianMixture
 
-    unit = "default__seed000000"
+    unit = "paper__seed000000"
     old0 = pool(gmm_run, unit, 0)
     record = old0.sample_id[3]
     new = genloop.unlearn(gmm_run, samples=[record], out=tmp_path / "new",
@@ -96,8 +100,9 @@ def test_the_new_generation_0_model_is_a_plain_fit_without_the_record(gmm_run, t
     # the loop's fit stream: SeedSequence([seed, generation + 1, crc32(purpose)])
     entropy = np.random.SeedSequence([0, 1, zlib.crc32(b"fit")])
     state = int(np.random.Generator(np.random.PCG64(entropy)).integers(2**31 - 1))
-    reference = GaussianMixture(2, covariance_type="full", random_state=state).fit(
-        new0[["x0", "x1"]].to_numpy())
+    # the notebook's EM settings, as the recipe's paper variant has them
+    reference = GaussianMixture(2, covariance_type="full", tol=1e-5, max_iter=2000,
+                                random_state=state).fit(new0[["x0", "x1"]].to_numpy())
     saved = load_file(str(new / "artifacts" / unit / "snapshot_gen00000.safetensors"))
     means = saved["model.means_"]
     order = np.argsort(means[:, 0])
@@ -106,13 +111,13 @@ def test_the_new_generation_0_model_is_a_plain_fit_without_the_record(gmm_run, t
 
 
 def test_a_generated_row_reuses_every_generation_before_it(gmm_run, tmp_path):
-    unit = "default__seed000001"
+    unit = "paper__seed000001"
     row = pool(gmm_run, unit, 20).sample_id[7]  # made by generation 19's model
     result = genloop.unlearn(gmm_run, samples=[row], out=tmp_path / "new")
     reach = {r.unit: r for r in result.reach}[unit]
     assert (reach.first, reach.restart) == (20, 19)
     assert (result.generations_rerun, result.generations_total) == (12, 62)
-    same_run(result.path, fresh(GMM, [row], tmp_path / "fresh", **GMM_SET))
+    same_run(result.path, fresh(GMM, [row], tmp_path / "fresh", PAPER, **GMM_SET))
     # generations 0..19 were copied, not recomputed: RUN's files, byte for byte
     for generation in range(20):
         name = f"gen{generation:05d}.pool.parquet"
@@ -122,12 +127,12 @@ def test_a_generated_row_reuses_every_generation_before_it(gmm_run, tmp_path):
 
 
 def test_the_certificate_is_checked_and_a_changed_byte_is_caught(gmm_run, tmp_path):
-    record = pool(gmm_run, "default__seed000000", 0).sample_id[0]
+    record = pool(gmm_run, "paper__seed000000", 0).sample_id[0]
     new = genloop.unlearn(gmm_run, samples=[record], out=tmp_path / "new",
                           membership_check=False).path
     certificate = json.loads((new / "unlearning.json").read_text())
     assert certificate["forgotten"]["ids"] == [record]
-    assert certificate["units"]["default__seed000000"]["first_generation"] == 0
+    assert certificate["units"]["paper__seed000000"]["first_generation"] == 0
     assert certificate["old_run"]["run_manifest_sha256"]
     shown = runner.invoke(app, ["ledger", "verify", str(new)])
     assert shown.exit_code == 0 and "unlearning certificate holds" in shown.output
@@ -139,7 +144,7 @@ def test_the_certificate_is_checked_and_a_changed_byte_is_caught(gmm_run, tmp_pa
     # a forgotten record smuggled back into the ledger is found by the re-check
     import pyarrow.parquet as pq
 
-    ledger = new / "ledger" / "default__seed000001" / "gen00000.ledger.parquet"
+    ledger = new / "ledger" / "paper__seed000001" / "gen00000.ledger.parquet"
     table = pq.read_table(ledger).to_pandas()
     table.loc[0, "content_hash"] = record.split("-")[0] + "0" * 48
     pq.write_table(__import__("pyarrow").Table.from_pandas(table, preserve_index=False), ledger)
@@ -211,8 +216,9 @@ def test_membership_score_sees_a_memorised_record_and_its_absence(tmp_path):
     at least 9 of 10 have z > 3 and rank the record higher before than after."""
     overrides = {"engine": "samples", "family": {"name": "kde", "bandwidth": 0.1}, "n": 200,
                  "generations": 1, "holdout": 500, "snapshots": []}
-    old = genloop.run(GMM, seeds=range(10), overrides=overrides, out=tmp_path / "old").path
-    records = [pool(old, f"default__seed{s:06d}", 0).sample_id[11] for s in range(10)]
+    old = genloop.run(GMM, seeds=range(10), overrides=overrides, out=tmp_path / "old",
+                      variants=PAPER).path
+    records = [pool(old, f"paper__seed{s:06d}", 0).sample_id[11] for s in range(10)]
     result = genloop.unlearn(old, samples=records, out=tmp_path / "new")
     scores = result.membership
     assert len(scores) == 10
@@ -224,9 +230,9 @@ def test_a_sweep_is_unlearned_in_every_point_that_saw_the_record(tmp_path):
     from genloop.sweep import Sweep, run_sweep
 
     old = run_sweep(GMM, grid=["mixing.policy=replace,accumulate"], seeds=[0, 1], quick=True,
-                    overrides=GMM_SET, out=tmp_path / "old").path
+                    overrides=GMM_SET, out=tmp_path / "old", variants=PAPER).path
     points = sorted(Sweep(old).points)
-    record = pool(old / "points" / points[0], "default__seed000000", 0).sample_id[4]
+    record = pool(old / "points" / points[0], "paper__seed000000", 0).sample_id[4]
     result = genloop.unlearn(old, samples=[record], out=tmp_path / "new",
                              membership_check=False)
     # both policies start from seed 0's same original data: the record is in both points
@@ -234,7 +240,7 @@ def test_a_sweep_is_unlearned_in_every_point_that_saw_the_record(tmp_path):
     assert touched == [(points[0], 0), (points[1], 0)]
     for point in points:
         assert verify(result.path / "points" / point) == []
-    reference = fresh(GMM, [record], tmp_path / "fresh",
+    reference = fresh(GMM, [record], tmp_path / "fresh", PAPER,
                       **GMM_SET, **{"mixing.policy": "accumulate"})
     accumulate = next(p for p in points if "accumulate" in p)
     assert files(result.path / "points" / accumulate, "units") == files(reference, "units")
@@ -248,9 +254,9 @@ def test_real_index_and_where_name_real_rows_of_every_unit(gmm_run):
 
     units = unit_dirs(gmm_run)
     by_index = resolve_request(gmm_run, units, real_index=[3])
-    assert sorted(by_index) == sorted(pool(gmm_run, f"default__seed{s:06d}", 0).sample_id[3]
+    assert sorted(by_index) == sorted(pool(gmm_run, f"paper__seed{s:06d}", 0).sample_id[3]
                                       for s in SEEDS)
-    first = pool(gmm_run, "default__seed000001", 0).iloc[2]
+    first = pool(gmm_run, "paper__seed000001", 0).iloc[2]
     assert resolve_request(gmm_run, units, where=[f"x0={float(first.x0)!r}"]) == [first.sample_id]
     with pytest.raises(DataError, match="no column"):
         resolve_request(gmm_run, units, where=["pixel=3"])
