@@ -306,7 +306,7 @@ def _unlearn_sweep(path: Path, out, arguments: dict):
     sweep = Sweep(path)
     units = {}
     for point in sweep.points:
-        _, _, found = check_run(sweep.point_dir(point))
+        *_, found = check_run(sweep.point_dir(point))
         units |= {(point, *key): folder for key, folder in found.items()}
     ids = resolve_request(path, units, arguments["samples"], arguments["real_index"],
                           arguments["where"])

@@ -262,3 +262,21 @@ def test_real_index_and_where_name_real_rows_of_every_unit(gmm_run):
         resolve_request(gmm_run, units, where=["pixel=3"])
     with pytest.raises(DataError, match="name what to forget"):
         resolve_request(gmm_run, units)
+
+
+def test_a_fresh_real_row_is_replaced_in_its_draw_and_the_run_resumes_before_it(tmp_path):
+    fresh_policy = GMM_SET | {"mixing.policy": "fresh", "mixing.fraction": 0.2}
+    old = genloop.run(GMM, quick=True, seeds=SEEDS, overrides=fresh_policy, variants=PAPER,
+                      out=tmp_path / "old").path
+    unit = "paper__seed000000"
+    pool10 = pool(old, unit, 10)
+    row = pool10[pool10.origin == "real"].sample_id.iloc[0]  # drawn fresh by generation 9
+    result = genloop.unlearn(old, samples=[row], out=tmp_path / "new", membership_check=False)
+    reach = {r.unit: r for r in result.reach}[unit]
+    assert (reach.first, reach.restart) == (10, 9)
+    same_run(result.path, fresh(GMM, [row], tmp_path / "fresh", PAPER, **fresh_policy))
+    replaced = pool(result.path, unit, 10)
+    assert row not in set(replaced.sample_id)
+    # the slot keeps its index: a replacement row took it
+    assert int(row.rsplit("-", 1)[1]) in set(replaced.sample_id.str.rsplit("-", n=1).str[1]
+                                             .astype(int))

@@ -106,6 +106,11 @@ def run_path(reference: str | Path) -> Path:
     return find_run(reference)
 
 
+def plain(text: str) -> None:
+    """Print ``text`` as it is: no rich markup or highlighting, long lines wrapped softly."""
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
 def fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from genloop.cli.output import RUN_HELP, console, friendly, run_path
+from genloop.cli.output import RUN_HELP, console, friendly, plain, run_path
 from genloop.core.errors import DataError
 
 ledger_app = typer.Typer(help="The provenance ledger of a run (docs/curation.md).",
@@ -58,10 +58,8 @@ def verify(
     certificate = read_certificate(run_dir)
     if certificate:
         count = len((certificate.get("forgotten") or {}).get("ids") or [])
-        console.print(f"unlearning certificate holds: {count} forgotten id(s), no ledger row is "
-                      f"or descends from one; certificate sha256 "
-                      f"{certificate['certificate_sha256']}", highlight=False, markup=False,
-                      soft_wrap=True)
+        plain(f"unlearning certificate holds: {count} forgotten id(s), no ledger row is or "
+              f"descends from one; certificate sha256 {certificate['certificate_sha256']}")
 
 
 def _print_related(title: str, related, limit: int) -> None:
@@ -226,9 +224,7 @@ def _signed(value: float) -> str:
 
 
 def _print_unlearning(result) -> None:
-    say = lambda text: console.print(text, highlight=False, markup=False,  # noqa: E731
-                                     soft_wrap=True)
-    say(f"forgot {len(result.forget)} record(s): {', '.join(result.forget[:5])}"
+    plain(f"forgot {len(result.forget)} record(s): {', '.join(result.forget[:5])}"
         + (f" ... (+{len(result.forget) - 5})" if len(result.forget) > 5 else ""))
     table = Table("unit", "first pool", "action", "reach per generation (rows, share)",
                   "models affected")
@@ -254,9 +250,9 @@ def _print_unlearning(result) -> None:
             listed = ", ".join(f"g{int(g)} {i}" for g, i in
                                zip(found["generation"][:6], found["sample_id"][:6], strict=True))
             more = f" ... (+{len(found) - 6})" if len(found) > 6 else ""
-            say(f"descendants in {reach.label}: {listed}{more}")
+            plain(f"descendants in {reach.label}: {listed}{more}")
     full = f" of {result.old_seconds:.1f} s for the whole run" if result.old_seconds else ""
-    say(f"cost: {result.generations_rerun} of {result.generations_total} unit-generations "
+    plain(f"cost: {result.generations_rerun} of {result.generations_total} unit-generations "
         f"recomputed ({result.generations_total - result.generations_rerun} reused); "
         f"{result.seconds:.1f} s{full}")
     for score in result.membership:
@@ -264,16 +260,16 @@ def _print_unlearning(result) -> None:
             where = f"{score['point']} " if score.get("point") else ""
             before = score[f"gen{generation}_rank_old"]
             after = score[f"gen{generation}_rank_new"]
-            say(f"membership in {where}{score['unit']}, generation {generation}'s model: rank "
+            plain(f"membership in {where}{score['unit']}, generation {generation}'s model: rank "
                 f"among {score['heldout_rows']} held-out rows {before:.2f} before, {after:.2f} "
                 f"after (0.5 = looks unseen); likelihood drop z = "
                 f"{_signed(score[f'gen{generation}_shift_z'])}")
     if result.points:
-        say(f"new sweep: {result.path}")
+        plain(f"new sweep: {result.path}")
         for point, part in result.points.items():
-            say(f"certificate of point {point}: sha256 {part.certificate_sha256}; check it "
+            plain(f"certificate of point {point}: sha256 {part.certificate_sha256}; check it "
                 f"with: genloop ledger verify {part.path}")
         return
-    say(f"new run: {result.path}")
-    say(f"certificate: {result.path / 'unlearning.json'} sha256 {result.certificate_sha256}; "
+    plain(f"new run: {result.path}")
+    plain(f"certificate: {result.path / 'unlearning.json'} sha256 {result.certificate_sha256}; "
         f"check it with: genloop ledger verify {result.path}")

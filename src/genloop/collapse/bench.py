@@ -149,7 +149,7 @@ def _batch_engine(config):
     from genloop.collapse.fast.run import batch_engine
 
     # Filters look at samples, which the fast engines never draw.
-    return None if config.curation or config.forget else batch_engine(config)
+    return None if config.curation else batch_engine(config)
 
 
 def _run_batch(config, ctx):

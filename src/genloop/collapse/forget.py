@@ -150,14 +150,6 @@ def replacements(source, count: int, taken: set[str], forget: ForgetSet,
     )
 
 
-def _replace(X: np.ndarray, drop: np.ndarray, source, forget: ForgetSet, taken: set[str],
-             rng: np.random.Generator, where: str) -> np.ndarray:
-    """``X`` with the rows ``drop`` replaced by :func:`replacements`, other rows in place."""
-    X = X.copy()
-    X[np.flatnonzero(drop)] = replacements(source, int(drop.sum()), taken, forget, rng, where)
-    return X
-
-
 def split_without(source, n: int, n_holdout: int, seed: int, forget: ForgetSet):
     """The unit's original and held-out data, without the forgotten records.
 
@@ -202,9 +194,10 @@ def fresh_without(fresh: Pool, source, forget: ForgetSet, seed: int, generation:
     drop = forget.real_rows(fresh.hashes)
     if not drop.any():
         return fresh
-    X = _replace(fresh.X, drop, source, forget, set(fresh.hashes.tolist()),
-                 generator(seed, generation, f"forget.{purpose}"),
-                 f"fresh draw of generation {generation}")
+    X = fresh.X.copy()
+    X[np.flatnonzero(drop)] = replacements(
+        source, int(drop.sum()), set(fresh.hashes.tolist()), forget,
+        generator(seed, generation, f"forget.{purpose}"), f"fresh draw of generation {generation}")
     return Pool(X, np.full(len(X), REAL, dtype=np.int64), fresh.index.copy())
 
 

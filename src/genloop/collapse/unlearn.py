@@ -74,6 +74,8 @@ class UnitReach:
     restart: int | None = None
     #: the sweep point this unit belongs to ("" for a plain run)
     point: str = ""
+    #: the unit's held-out rows without the forgotten records (for the membership score)
+    heldout: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -144,8 +146,7 @@ def resolve_request(run_dir: Path, units: dict, samples=(), real_index=(), where
     found: dict[str, None] = {}  # ordered set
     if ledgers is None:
         ledgers = {key: ledger_rows(directory) for key, directory in units.items()}
-    every = pd.concat(ledgers.values(), ignore_index=True) if ledgers else pd.DataFrame()
-    known = set(every["sample_id"]) if len(every) else set()
+    known = set().union(*(set(rows["sample_id"]) for rows in ledgers.values()))
     for sample_id in samples:
         try:
             parse_sample_id(sample_id)
@@ -199,11 +200,11 @@ def find_reach(run_dir: Path, recipe, units: dict, forget: ForgetSet,
         hit = forgotten_rows(rows, forget.real, forget.generated)
         pools = rows[rows["in_pool"].astype(bool)].groupby("generation").size()
         config = recipe.variants[variant]
-        holdout = 0
+        holdout, heldout = 0, None
         if forget.real:
             # Held-out rows are not training data and have no ledger; the split says.
-            _, _, counts = split_without(build_source(config.source), config.n,
-                                         config.holdout, seed, forget)
+            _, heldout, counts = split_without(build_source(config.source), config.n,
+                                               config.holdout, seed, forget)
             holdout = counts["holdout"]
         first = None
         if len(hit):
@@ -211,7 +212,8 @@ def find_reach(run_dir: Path, recipe, units: dict, forget: ForgetSet,
         if holdout:
             first = 0
         reach.append(UnitReach(variant, seed, hit, {int(g): int(k) for g, k in pools.items()},
-                               first, holdout, int(rows["generation"].max())))
+                               first, holdout, int(rows["generation"].max()),
+                               heldout=heldout if first is not None else None))
     return reach
 
 
@@ -236,10 +238,9 @@ def _prepare_resume(old: RunDir, new: RunDir, reach: UnitReach) -> int:
     if restart == 0:
         return 0
     unit, directory = reach.unit, old.ledger_dir(reach.unit)
-    pool = pool_from_ledger(directory, restart)
-    recorded = pd.read_parquet(directory / f"{generation_stem(restart)}.pool.parquet",
-                               columns=["sample_id"])["sample_id"].to_numpy()
-    if not np.array_equal(pool.ids.astype(str), recorded.astype(str)):
+    try:
+        pool = pool_from_ledger(directory, restart)
+    except DataError:
         return 0  # the ledger does not hold the pool bit for bit: recompute the unit
     metrics = pd.read_parquet(old.unit_file(unit))
     kept = metrics[metrics["generation"] < restart]
@@ -289,9 +290,9 @@ def membership(old: RunDir, new: RunDir, recipe, reach: UnitReach, forget: Forge
     config = recipe.variants[reach.variant]
     source = build_source(config.source)
     template = build_family(config.family, source)
-    if not hasattr(template, "score_samples"):
+    holdout = reach.heldout  # find_reach drew it for every unit a real record reached
+    if not hasattr(template, "score_samples") or holdout is None:
         return {}
-    _, holdout, _ = split_without(source, config.n, config.holdout, reach.seed, forget)
     old_pool = pool_from_ledger(old.ledger_dir(reach.unit), 0)
     record = forget.real_rows(content_hashes(old_pool.X))
     if not record.any() or len(holdout) < 2:
@@ -320,8 +321,9 @@ def membership(old: RunDir, new: RunDir, recipe, reach: UnitReach, forget: Forge
 
 # --- the whole -------------------------------------------------------------------------------
 
-def check_run(old: RunDir) -> tuple[dict, dict, dict]:
-    """``(config, meta, ledger unit folders)`` of a run unlearning can work on.
+def check_run(old: RunDir) -> tuple[dict, object, dict, dict]:
+    """``(config, its resolved Recipe, meta, ledger unit folders)`` of a run unlearning
+    can work on.
 
     Raises
     ------
@@ -339,8 +341,9 @@ def check_run(old: RunDir) -> tuple[dict, dict, dict]:
     from genloop.core.config import resolve
     from genloop.core.runner import ledger_plan
 
+    recipe = resolve(raw)
     # What the run planned (a sweep point's meta.json does not record it)
-    plan = meta.get("ledger") or ledger_plan(resolve(raw))
+    plan = meta.get("ledger") or ledger_plan(recipe)
     for variant, state in plan.items():
         if state != "on":
             raise DataError(
@@ -351,7 +354,7 @@ def check_run(old: RunDir) -> tuple[dict, dict, dict]:
     if not plan or not units:
         raise DataError(f"{old.path} has no provenance ledger (a fast engine ran, or "
                         "ledger: off); rerun it with --set engine=samples --set ledger=on")
-    return raw, meta, units
+    return raw, recipe, meta, units
 
 
 def unlearn(run, *, samples=(), real_index=(), where=(), out=None, progress: bool = False,
@@ -396,11 +399,10 @@ def unlearn(run, *, samples=(), real_index=(), where=(), out=None, progress: boo
     from genloop.store.catalog import find_run
 
     old = RunDir(find_run(run))
-    raw, meta, units = check_run(old)
+    raw, old_recipe, meta, units = check_run(old)
     ledgers = {key: ledger_rows(directory) for key, directory in units.items()}
     ids = forget_ids if forget_ids is not None else resolve_request(
         old.path, units, samples, real_index, where, ledgers)
-    old_recipe = resolve(raw)
     forget_ids = sorted(set(raw.get("forget") or []) | set(ids))
     forget = ForgetSet.from_ids(forget_ids)
     # As `--set forget=[...]` would set it (into every variant too), so that a fresh run

@@ -400,8 +400,13 @@ def pool_from_ledger(directory: Path, generation: int):
     """The :class:`~genloop.provenance.pool.Pool` generation ``generation`` trained on.
 
     Rebuilt from the unit's pool and ledger files: values, origins, batch indices (from
-    the sample ids) and parents. The caller checks that the rebuilt rows' ids equal the
-    recorded ones (:attr:`Pool.ids`) before trusting it.
+    the sample ids) and parents.
+
+    Raises
+    ------
+    DataError
+        The rebuilt rows' ids (content hash, origin, index) are not the recorded ones: the
+        files do not hold the pool bit for bit.
     """
     from genloop.provenance.pool import REAL, Pool
 
@@ -418,11 +423,15 @@ def pool_from_ledger(directory: Path, generation: int):
         columns = sorted((c for c in data if c.startswith("x") and c[1:].isdigit()),
                          key=lambda c: int(c[1:]))
         X = np.column_stack([data[c].to_numpy() for c in columns])
-    labels = data["origin"].astype(str)
-    origin = np.where(labels == REAL_ORIGIN, REAL,
-                      labels.str.removeprefix("gen:").where(labels != REAL_ORIGIN, "-1")
-                      .astype(np.int64)).astype(np.int64)
-    index = data["sample_id"].astype(str).str.rsplit("-", n=1).str[1].astype(np.int64).to_numpy()
+    # origin labels back to integers: "real" -> -1, "gen:k" -> k (inverse of origin_labels)
+    origin = (data["origin"].astype(str).replace(REAL_ORIGIN, str(REAL))
+              .str.removeprefix("gen:").astype(np.int64).to_numpy())
+    recorded = data["sample_id"].astype(str)
+    index = recorded.str.rsplit("-", n=1).str[1].astype(np.int64).to_numpy()
     parents = in_pool["parent_id"].astype(object).to_numpy()[: len(data)]
     has_parents = bool(len(parents)) and any(p for p in parents)
-    return Pool(X, origin, index, parents.copy() if has_parents else None)
+    pool = Pool(X, origin, index, parents.copy() if has_parents else None)
+    if not np.array_equal(pool.ids.astype(str), recorded.to_numpy(dtype=str)):
+        raise DataError(f"{directory}: generation {generation}'s pool files do not rebuild "
+                        "the recorded rows")
+    return pool
